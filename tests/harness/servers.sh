@@ -1,0 +1,740 @@
+#!/bin/bash
+# Starts and stops posta's loopback test servers (Dovecot IMAP/POP3/submission/LMTP and a
+# Postfix smtp-sink) with a per-run test PKI, and describes them in STATE_DIR/env.
+#
+#   servers.sh start STATE_DIR            start fresh servers; STATE_DIR/env appears when ready
+#   servers.sh stop  STATE_DIR            stop them (idempotent); logs stay for debugging
+#   servers.sh run   STATE_DIR -- CMD...  start, run CMD with POSTA_TEST_ENV set, stop
+#
+# Must run as root (Dovecot drops to dovenull/dovecot/uid 54321, the sink to nobody).
+# POSTA_HARNESS_OWNER=PID: the servers are stopped when that process goes away (default:
+# the process that ran "start", i.e. ctest); "none" or 0 disables that watchdog.
+
+set -euo pipefail
+
+SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/$(basename "${BASH_SOURCE[0]}")
+
+# Mail processes refuse uid 0, so mailboxes belong to this otherwise unused uid/gid.
+MAIL_UID=54321
+# The marker that tells us a directory is ours to wipe.
+MARKER=.posta-harness
+
+die() { echo "servers.sh: $*" >&2; exit 1; }
+
+usage() {
+    echo "usage: servers.sh start|stop STATE_DIR" >&2
+    echo "       servers.sh run STATE_DIR -- CMD [ARG...]" >&2
+    exit 2
+}
+
+# ---------------------------------------------------------------------------------------
+# Process bookkeeping.  Every server runs in its own session (setsid), so its process
+# group id equals the pid we launched and one kill -- -PGID reaches all its children.
+# A pid file holds "PGID STARTTIME" so that a recycled pid is never killed by mistake.
+# ---------------------------------------------------------------------------------------
+
+# Fields of /proc/PID/stat after "pid (comm) " (comm may hold spaces), in array STAT;
+# read without forking so it stays cheap in loops.
+read_stat() {
+    local line
+    { read -r line < "/proc/$1/stat"; } 2>/dev/null || return 1
+    read -r -a STAT <<< "${line##*) }"
+}
+
+# Start time (clock ticks since boot) of process $1: field 22.
+proc_start() { read_stat "$1" && echo "${STAT[19]}"; }
+
+# Process group id of process $1: field 5.
+proc_pgid() { read_stat "$1" && echo "${STAT[2]}"; }
+
+# Does process group $1 still have a member that is not a zombie?  (A zombie holds no
+# sockets; on machines whose init reaps lazily, zombies can linger for a while.)
+group_alive() {
+    kill -0 -- "-$1" 2>/dev/null || return 1
+    local f line
+    for f in /proc/[0-9]*/stat; do
+        { read -r line < "$f"; } 2>/dev/null || continue
+        [[ ${line##*) } =~ ^([A-Za-z])\ [0-9]+\ ([0-9]+) ]] || continue
+        [[ ${BASH_REMATCH[2]} == "$1" && ${BASH_REMATCH[1]} != Z ]] && return 0
+    done
+    return 1
+}
+
+# Record process $2 (a session leader) in pid file $1.
+record_pid() {
+    local start
+    start=$(proc_start "$2") || start=0
+    echo "$2 $start" > "$1"
+}
+
+# Kill the process group recorded in pid file $1 with SIGKILL and wait until it is gone.
+kill_group() {
+    local file=$1 pgid start now i
+    [[ -s $file ]] || { rm -f "$file"; return 0; }
+    read -r pgid start < "$file" || true
+    [[ $pgid =~ ^[0-9]+$ && $pgid -gt 1 ]] || { rm -f "$file"; return 0; }
+    # If the leader still exists it must be the one we started; a group whose leader
+    # died keeps its id reserved while members live, so those members are ours.
+    if now=$(proc_start "$pgid"); then
+        [[ $now == "$start" ]] || { rm -f "$file"; return 0; }
+    fi
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+    # SIGKILL is asynchronous; wait (at most ~2 s) so "stop" really means stopped.
+    for ((i = 0; i < 200; i++)); do
+        group_alive "$pgid" || break
+        sleep 0.01
+    done
+    rm -f "$file"
+}
+
+# Stop everything that belongs to STATE_DIR $1.
+do_stop() {
+    local state=$1 my_pgid wd_pgid=""
+    [[ -d $state ]] || return 0
+    # The watchdog calls us too: it must not kill its own group before the servers.
+    my_pgid=$(proc_pgid $$) || my_pgid=""
+    [[ -s $state/watchdog.pid ]] && read -r wd_pgid _ < "$state/watchdog.pid"
+    if [[ $wd_pgid != "$my_pgid" ]]; then
+        kill_group "$state/watchdog.pid"
+    fi
+    kill_group "$state/dovecot.pid"
+    kill_group "$state/sink.pid"
+    # A stale master.pid after SIGKILL can block the next start in the same base_dir.
+    local run
+    run=$(cat "$state/run_dir" 2>/dev/null) || run=""
+    [[ -n $run ]] && rm -f "$run/run/master.pid"
+    if [[ $wd_pgid == "$my_pgid" ]]; then
+        rm -f "$state/watchdog.pid"
+    fi
+    return 0
+}
+
+# ---------------------------------------------------------------------------------------
+# Test PKI, made fresh per run with the openssl CLI and our own minimal configuration so
+# the result does not depend on /etc/ssl/openssl.cnf.  EC P-256 keys: fast to generate.
+# ---------------------------------------------------------------------------------------
+
+write_openssl_cnf() {
+    local dir=$1
+    cat > "$dir/pki/openssl.cnf" <<EOF
+# OpenSSL configuration for posta's per-run test PKI (generated by servers.sh).
+[ req ]
+distinguished_name = req_dn
+prompt             = no
+[ req_dn ]
+CN = unused
+
+# "openssl ca" is used for every leaf because only it can set past validity dates
+# (OpenSSL 3.0 has no "x509 -not_after").  Each signing gets its own database file
+# (\$ENV::POSTA_CA_DB) so that leaves can be signed in parallel.
+[ ca_test ]
+certificate     = $dir/ca.pem
+private_key     = $dir/ca.key
+database        = \$ENV::POSTA_CA_DB
+new_certs_dir   = $dir/pki
+default_md      = sha256
+policy          = policy_any
+rand_serial     = yes
+unique_subject  = no
+copy_extensions = none
+email_in_dn     = no
+[ ca_other ]
+certificate     = $dir/otherca.pem
+private_key     = $dir/otherca.key
+database        = \$ENV::POSTA_CA_DB
+new_certs_dir   = $dir/pki
+default_md      = sha256
+policy          = policy_any
+rand_serial     = yes
+unique_subject  = no
+copy_extensions = none
+email_in_dn     = no
+[ policy_any ]
+commonName = supplied
+
+[ ext_ca ]
+basicConstraints     = critical, CA:TRUE
+keyUsage             = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[ ext_server ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = serverAuth
+subjectAltName         = DNS:localhost, IP:127.0.0.1, IP:127.0.0.2
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+[ ext_wronghost ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = serverAuth
+subjectAltName         = DNS:other.example
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+[ ext_selfsigned ]
+basicConstraints     = critical, CA:FALSE
+keyUsage             = critical, digitalSignature
+extendedKeyUsage     = serverAuth
+subjectAltName       = DNS:localhost, IP:127.0.0.1, IP:127.0.0.2
+subjectKeyIdentifier = hash
+[ ext_client ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+EOF
+}
+
+# make_ca DIR NAME "CN": a self-signed CA certificate NAME.pem with key NAME.key.
+make_ca() {
+    openssl req -config "$1/pki/openssl.cnf" -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+        -nodes -keyout "$1/$2.key" -out "$1/$2.pem" -subj "/CN=$3" -days 3650 \
+        -extensions ext_ca 2>>"$1/pki/openssl.log"
+}
+
+# make_leaf DIR CA_SECTION NAME "CN" EXT [DATE OPTIONS...]: a key and a certificate signed by
+# the CA of CA_SECTION (validity 10 years unless dates are given).
+make_leaf() {
+    local dir=$1 ca=$2 name=$3 cn=$4 ext=$5
+    shift 5
+    local dates=("$@")
+    [[ ${#dates[@]} -gt 0 ]] || dates=(-days 3650)
+    openssl req -config "$dir/pki/openssl.cnf" -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+        -nodes -keyout "$dir/$name.key" -out "$dir/pki/$name.csr" -subj "/CN=$cn" \
+        2>>"$dir/pki/openssl.log"
+    : > "$dir/pki/$name.index"
+    POSTA_CA_DB=$dir/pki/$name.index openssl ca -config "$dir/pki/openssl.cnf" -name "$ca" \
+        -batch -notext -in "$dir/pki/$name.csr" -out "$dir/$name.pem" -extensions "$ext" \
+        "${dates[@]}" 2>>"$dir/pki/openssl.log" >&2
+}
+
+# make_selfsigned DIR NAME: a self-signed end-entity certificate for localhost.
+make_selfsigned() {
+    openssl req -config "$1/pki/openssl.cnf" -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+        -nodes -keyout "$1/$2.key" -out "$1/$2.pem" -subj "/CN=localhost" -days 3650 \
+        -extensions ext_selfsigned 2>>"$1/pki/openssl.log"
+}
+
+# The certificates nothing waits for (only tests use them), made in parallel.
+make_other_certs() {
+    local dir=$1
+    make_leaf "$dir" ca_test expired localhost ext_server \
+        -startdate 20200101000000Z -enddate 20200201000000Z &
+    make_leaf "$dir" ca_test wronghost other.example ext_wronghost &
+    make_leaf "$dir" ca_test client alice ext_client &
+    make_selfsigned "$dir" selfsigned &
+    { make_ca "$dir" otherca "posta unknown test CA" &&
+      make_leaf "$dir" ca_other otherca-server localhost ext_server; } &
+    # A hashed CA directory, as c_rehash makes, to test CA-directory configurations.
+    { mkdir -p "$dir/cadir" && cp "$dir/ca.pem" "$dir/cadir/posta-test-ca.pem" &&
+      openssl rehash "$dir/cadir" 2>>"$dir/pki/openssl.log"; } &
+    local ok=0 pid
+    for pid in $(jobs -p); do wait "$pid" || ok=1; done
+    return $ok
+}
+
+# ---------------------------------------------------------------------------------------
+# Ports.  Random free ports in 20000-60000, outside the kernel's ephemeral range when
+# possible (so outgoing connections cannot be sitting on them), avoiding every port that
+# the kernel lists in any state.  Two harnesses starting at once can still pick the same
+# port; start() retries with new ports when a bind fails.
+# ---------------------------------------------------------------------------------------
+
+# Print the local port of every TCP socket, in any state.  ss (netlink) is fast even with
+# thousands of TIME_WAIT sockets after a long test run; /proc/net/tcp is the fallback for
+# a minimal Debian (e.g. a container) without iproute2.
+tcp_ports() {
+    if command -v ss > /dev/null; then
+        ss -Htan | awk '{ n = split($4, a, ":"); print a[n] }'
+    else
+        local hex
+        # awk, not bash's read, which goes byte by byte: very slow on /proc files.
+        while read -r hex; do
+            echo $((16#$hex))
+        done < <(awk 'FNR > 1 { n = split($2, a, ":"); print a[n] }' \
+                     /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+    fi
+}
+
+# How many sockets listen on TCP port $1 (any address)?
+listeners() {
+    if command -v ss > /dev/null; then
+        ss -Hltn "sport = :$1" | wc -l
+    else
+        local hex
+        printf -v hex '%04X' "$1"
+        awk -v p="$hex" 'FNR > 1 && $4 == "0A" { n = split($2, a, ":"); if (a[n] == p) c++ }
+                         END { print c + 0 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+    fi
+}
+
+NPORTS=8
+pick_ports() {
+    local lo=20000 hi=60000 eph_lo
+    if read -r eph_lo _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null; then
+        if ((eph_lo - 1 - lo >= 2000)); then hi=$((eph_lo - 1)); fi
+    fi
+    local -A used=()
+    local port
+    while read -r port; do
+        used[$port]=1
+    done < <(tcp_ports)
+    PORTS=()
+    while ((${#PORTS[@]} < NPORTS)); do
+        port=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
+        [[ -z ${used[$port]:-} ]] || continue
+        used[$port]=1
+        PORTS+=("$port")
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# Readiness probes, with bash's /dev/tcp (no extra tools).
+# ---------------------------------------------------------------------------------------
+
+# probe HOST PORT WANT...: true when the first line the server sends contains every WANT.
+probe() {
+    local fd line="" want ok=0
+    { exec {fd}<>"/dev/tcp/$1/$2"; } 2>/dev/null || return 1
+    IFS= read -r -t 0.5 -u "$fd" line 2>/dev/null || ok=1
+    exec {fd}>&-
+    shift 2
+    for want; do
+        [[ $line == *"$want"* ]] || ok=1
+    done
+    return $ok
+}
+
+# ---------------------------------------------------------------------------------------
+# Dovecot configuration.
+# ---------------------------------------------------------------------------------------
+
+write_dovecot_conf() {
+    local state=$1 run=$2 conf=$3
+    local dh=""
+    # Dovecot only needs DH parameters for non-ECDHE suites; use the packaged ones if any.
+    [[ -r /usr/share/dovecot/dh.pem ]] && dh="ssl_dh = </usr/share/dovecot/dh.pem"
+    cat > "$conf" <<EOF
+# Dovecot for posta's loopback tests (generated by tests/harness/servers.sh; do not edit).
+# One self-contained instance: its own base_dir, state_dir, log and ports.
+instance_name = $INSTANCE
+base_dir = $run/run
+state_dir = $run/state
+log_path = $state/dovecot.log
+listen = 127.0.0.1, 127.0.0.2
+protocols = imap pop3 submission lmtp
+hostname = localhost
+# Greetings name this instance, so the readiness probes cannot mistake another server
+# that happens to hold one of our ports for ours.
+login_greeting = Dovecot ($INSTANCE) ready.
+default_login_user = dovenull
+default_internal_user = dovecot
+verbose_proctitle = yes
+
+# TLS: STARTTLS/STLS everywhere plus implicit-TLS listeners, with the per-run test CA.
+ssl = yes
+ssl_cert = <$state/server.pem
+ssl_key = <$state/server.key
+$dh
+# Connections to 127.0.0.2 also request a client certificate (verified against the test
+# CA, never required).  Only there: with ssl_ca set, OpenSSL completes the server's chain
+# from it and sends the CA too, whereas on 127.0.0.1 the server sends its leaf alone.
+local 127.0.0.2 {
+  ssl_ca = <$state/ca.pem
+  ssl_verify_client_cert = yes
+}
+
+# Authentication.  127.0.0.1->127.0.0.1 counts as secure, so LOGINDISABLED is only seen
+# when connecting to 127.0.0.2.
+disable_plaintext_auth = yes
+auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256 apop oauthbearer xoauth2 anonymous
+auth_anonymous_username = anonymous
+auth_master_user_separator = *
+auth_verbose = yes
+
+# Failed logins are normally delayed 2 s and more; a first lookup-only passdb that sets
+# nodelay makes failures answer in milliseconds.
+passdb {
+  driver = static
+  args = noauthenticate=y nodelay=y
+}
+# Master users log in as anyone: "alice*master" or SASL authzid alice + authcid master.
+# Master passdbs form their own chain, so the nodelay trick is repeated there (else one
+# wrong master password delays every later login from 127.0.0.1 by 2, 4, 8... s).
+# pass = yes checks that the target user really exists in the passdb below.
+passdb {
+  driver = static
+  args = noauthenticate=y nodelay=y
+  master = yes
+}
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $run/master-users
+  master = yes
+  pass = yes
+}
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $run/users
+}
+# The userdb file also lists "anonymous" (without a usable password) for ANONYMOUS logins.
+userdb {
+  driver = passwd-file
+  args = $run/userdb
+  default_fields = uid=$MAIL_UID gid=$MAIL_UID home=$run/mail/%u
+}
+
+mail_location = maildir:~/Maildir
+mail_plugins = \$mail_plugins quota acl
+imap_metadata = yes
+mail_attribute_dict = file:%h/dovecot-attributes
+protocol imap {
+  mail_plugins = \$mail_plugins imap_quota imap_acl imap_zlib
+}
+plugin {
+  quota = maildir:User quota
+  quota_rule = *:storage=100M
+  acl = vfile
+}
+
+# Submission relays everything to the smtp-sink.
+submission_relay_host = 127.0.0.1
+submission_relay_port = $SINK_PORT
+submission_relay_trusted = yes
+
+# service_count = 0 with a process kept ready: greetings come at once.
+service imap-login {
+  inet_listener imap {
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+  service_count = 0
+  process_min_avail = 1
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = $POP3_PORT
+  }
+  inet_listener pop3s {
+    port = $POP3S_PORT
+    ssl = yes
+  }
+  service_count = 0
+  process_min_avail = 1
+}
+service submission-login {
+  inet_listener submission {
+    port = $SUBMISSION_PORT
+  }
+  inet_listener submissions {
+    port = $SUBMISSIONS_PORT
+    ssl = yes
+  }
+  service_count = 0
+  process_min_avail = 1
+}
+service lmtp {
+  inet_listener lmtp {
+    port = $LMTP_PORT
+  }
+  process_min_avail = 1
+}
+EOF
+}
+
+# ---------------------------------------------------------------------------------------
+# start
+# ---------------------------------------------------------------------------------------
+
+# Print the tail of the logs that explain a failed start.
+show_logs() {
+    local state=$1 f
+    for f in dovecot.out dovecot.log sink.log; do
+        [[ -s $state/$f ]] || continue
+        echo "---- $state/$f (last 40 lines) ----" >&2
+        tail -n 40 "$state/$f" >&2
+    done
+}
+
+# Launch dovecot and smtp-sink on the ports in PORTS; wait until they greet properly.
+# Returns 0 when ready, 2 when a port was taken (caller retries), 1 on other failures.
+launch() {
+    local state=$1 run=$2
+    local conf=$state/dovecot.conf
+    IMAP_PORT=${PORTS[0]} IMAPS_PORT=${PORTS[1]} POP3_PORT=${PORTS[2]} POP3S_PORT=${PORTS[3]}
+    SUBMISSION_PORT=${PORTS[4]} SUBMISSIONS_PORT=${PORTS[5]} LMTP_PORT=${PORTS[6]}
+    SINK_PORT=${PORTS[7]}
+    write_dovecot_conf "$state" "$run" "$conf"
+    local err
+    if ! err=$(doveconf -c "$conf" -n 2>&1 >/dev/null); then
+        echo "servers.sh: doveconf rejects $conf:" >&2
+        echo "$err" >&2
+        return 1
+    fi
+    : > "$state/dovecot.log"
+    rm -f "$run/run/master.pid"
+
+    # Both run in their own session, with no tie to our stdout/stderr: ctest waits for
+    # those pipes to close, and the servers must also outlive this script.
+    setsid smtp-sink -u nobody -d "$run/sink/%M." "127.0.0.1:$SINK_PORT" 256 \
+        < /dev/null > "$state/sink.log" 2>&1 &
+    record_pid "$state/sink.pid" $!
+    # Not our jobs any more: no "Killed" notices from bash when "stop" kills them.
+    disown $!
+    setsid dovecot -F -c "$conf" < /dev/null > "$state/dovecot.out" 2>&1 &
+    record_pid "$state/dovecot.pid" $!
+    disown $!
+
+    # Ready means: IMAP greeting with AUTH= (the auth process is up; an open port is not
+    # enough), POP3 +OK, submission 220, LMTP 220, sink 220; Dovecot's with our name.
+    local me="($INSTANCE)"
+    local -a todo=(
+        "127.0.0.1 $IMAP_PORT AUTH= $me"
+        "127.0.0.2 $IMAP_PORT AUTH= $me"
+        "127.0.0.1 $POP3_PORT +OK $me"
+        "127.0.0.1 $SUBMISSION_PORT 220 $me"
+        "127.0.0.1 $LMTP_PORT 220 $me"
+        "127.0.0.1 $SINK_PORT 220"
+    )
+    local deadline=$((${EPOCHREALTIME//[.,]/} + 15000000)) pgid_d pgid_s i
+    read -r pgid_d _ < "$state/dovecot.pid"
+    read -r pgid_s _ < "$state/sink.pid"
+    while ((${#todo[@]} > 0)); do
+        for i in "${!todo[@]}"; do
+            # shellcheck disable=SC2086  # split "host port want..."
+            if probe ${todo[$i]}; then unset 'todo[i]'; fi
+        done
+        ((${#todo[@]} > 0)) || break
+        # A server that exited will never get ready: say why without waiting 15 s.
+        if ! kill -0 "$pgid_d" 2>/dev/null || ! kill -0 "$pgid_s" 2>/dev/null; then
+            if grep -qs 'Address already in use' "$state/dovecot.log" "$state/dovecot.out" \
+                    "$state/sink.log"; then
+                return 2
+            fi
+            echo "servers.sh: a server exited during start" >&2
+            return 1
+        fi
+        if ((${EPOCHREALTIME//[.,]/} > deadline)); then
+            echo "servers.sh: servers not ready after 15 s; still waiting for: ${todo[*]}" >&2
+            return 1
+        fi
+        sleep 0.01
+    done
+    # smtp-sink binds with SO_REUSEPORT, so it shares a port another sink already listens
+    # on instead of failing; our probe may even have been answered by the other one.
+    if [[ $(listeners "$SINK_PORT") != 1 ]] || ! kill -0 "$pgid_s" 2>/dev/null; then
+        return 2
+    fi
+    kill -0 "$pgid_d" 2>/dev/null || return 2
+    return 0
+}
+
+# Is every directory from / down to $1 searchable by other users (dovecot, dovenull,
+# nobody, uid 54321)?  A 0700 parent breaks authentication and delivery.
+searchable_by_all() {
+    local d=$1 perm
+    while :; do
+        perm=$(stat -c %A "$d") || return 1
+        [[ ${perm:9:1} == [xt] ]] || return 1
+        [[ $d == / ]] && return 0
+        d=$(dirname "$d")
+    done
+}
+
+do_start() {
+    local state=$1 owner=$2
+    [[ $(id -u) == 0 ]] || die "must run as root (Dovecot and smtp-sink switch users)"
+    local tool
+    for tool in openssl dovecot doveconf smtp-sink setsid stat; do
+        command -v "$tool" > /dev/null || die "$tool not found; install dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-lmtpd postfix openssl"
+    done
+
+    # Start fresh: stop whatever an earlier run left, then wipe the directory, but only a
+    # directory we made (marker) or an empty one.
+    if [[ -e $state ]]; then
+        [[ -d $state ]] || die "$state exists and is not a directory"
+        if [[ -e $state/$MARKER ]]; then
+            do_stop "$state"
+            local oldrun
+            oldrun=$(cat "$state/run_dir" 2>/dev/null) || oldrun=""
+            [[ -n $oldrun && $oldrun != "$state" && -e $oldrun/$MARKER ]] && rm -rf "$oldrun"
+            rm -rf "$state"
+        elif [[ -n $(ls -A "$state") ]]; then
+            die "$state is not empty and was not made by servers.sh; refusing to delete it"
+        fi
+    fi
+    umask 022
+    mkdir -p "$state"
+    state=$(cd "$state" && pwd -P)
+    [[ $state != / ]] || die "refusing to use / as STATE_DIR"
+    chmod 755 "$state"
+    : > "$state/$MARKER"
+
+    # Files the unprivileged server processes open by path (users files, mailboxes, sink
+    # directory, Dovecot's sockets) must sit under searchable directories, and unix socket
+    # paths are limited to 108 bytes.  When STATE_DIR does not allow that, they go to a
+    # directory under /tmp instead (recorded in STATE_DIR/run_dir, removed by the next start).
+    local run=$state
+    if ((${#state} > 60)) || ! searchable_by_all "$state"; then
+        run=$(mktemp -d /tmp/posta-harness.XXXXXX)
+        chmod 755 "$run"
+        : > "$run/$MARKER"
+    fi
+    echo "$run" > "$state/run_dir"
+    mkdir -p "$state/pki" "$run/run" "$run/state" "$run/mail" "$run/sink"
+    chown "$MAIL_UID:$MAIL_UID" "$run/mail"
+    chown nobody: "$run/sink"
+    # A name unique to this run; it shows in greetings, ps titles and Dovecot's logs.
+    INSTANCE=posta-$$-$RANDOM
+
+    # Users.  The files are world-readable because the auth process runs as "dovecot";
+    # these are throwaway test passwords.
+    printf '%s\n' 'alice:{PLAIN}alicepw::::::' 'bob:{PLAIN}bobpw::::::' \
+        'carol:{PLAIN}pass with spaces::::::' > "$run/users"
+    printf '%s\n' 'master:{PLAIN}masterpw::::::' > "$run/master-users"
+    { cat "$run/users"; echo 'anonymous:*::::::'; } > "$run/userdb"
+    chmod 644 "$run/users" "$run/master-users" "$run/userdb"
+
+    # The CA and the server certificate first (Dovecot needs them), the rest while the
+    # servers come up.
+    write_openssl_cnf "$state"
+    # The configuration refers to $ENV::POSTA_CA_DB, which must be set even for "req".
+    export POSTA_CA_DB=$state/pki/unused.index
+    make_ca "$state" ca "posta test CA" || { cat "$state/pki/openssl.log" >&2; die "CA generation failed"; }
+    make_leaf "$state" ca_test server localhost ext_server ||
+        { cat "$state/pki/openssl.log" >&2; die "server certificate generation failed"; }
+    make_other_certs "$state" > /dev/null 2>&1 &
+    local certs_pid=$!
+
+    # Launch, retrying with other ports if another process took one meanwhile.
+    local rc=1
+    for _ in 1 2 3 4 5; do
+        pick_ports
+        rc=0
+        launch "$state" "$run" || rc=$?
+        ((rc == 2)) || break
+        do_stop "$state"
+    done
+    if ((rc != 0)); then
+        show_logs "$state"
+        do_stop "$state"
+        wait "$certs_pid" || true
+        die "start failed"
+    fi
+    if ! wait "$certs_pid"; then
+        cat "$state/pki/openssl.log" >&2
+        do_stop "$state"
+        die "test certificate generation failed"
+    fi
+
+    # Stop the servers when the owner (ctest, by default) goes away, so that an
+    # interrupted run leaves nothing behind.
+    if [[ $owner != none && $owner != 0 ]]; then
+        local owner_start
+        owner_start=$(proc_start "$owner") || { do_stop "$state"; die "owner process $owner not found"; }
+        setsid bash "$SELF" watchdog "$state" "$owner" "$owner_start" \
+            < /dev/null > "$state/watchdog.log" 2>&1 &
+        record_pid "$state/watchdog.pid" $!
+        disown $!
+    fi
+
+    # The env file last and atomically: its presence means ready.
+    cat > "$state/env.tmp" <<EOF
+STATE_DIR=$state
+HOST=127.0.0.1
+HOST2=127.0.0.2
+CA_FILE=$state/ca.pem
+CA_DIR=$state/cadir
+SERVER_CERT=$state/server.pem
+SERVER_KEY=$state/server.key
+EXPIRED_CERT=$state/expired.pem
+EXPIRED_KEY=$state/expired.key
+WRONGHOST_CERT=$state/wronghost.pem
+WRONGHOST_KEY=$state/wronghost.key
+SELFSIGNED_CERT=$state/selfsigned.pem
+SELFSIGNED_KEY=$state/selfsigned.key
+OTHERCA_CERT=$state/otherca.pem
+OTHERCA_SERVER_CERT=$state/otherca-server.pem
+OTHERCA_SERVER_KEY=$state/otherca-server.key
+CLIENT_CERT=$state/client.pem
+CLIENT_KEY=$state/client.key
+IMAP_PORT=$IMAP_PORT
+IMAPS_PORT=$IMAPS_PORT
+POP3_PORT=$POP3_PORT
+POP3S_PORT=$POP3S_PORT
+SUBMISSION_PORT=$SUBMISSION_PORT
+SUBMISSIONS_PORT=$SUBMISSIONS_PORT
+LMTP_PORT=$LMTP_PORT
+SINK_PORT=$SINK_PORT
+SINK_DIR=$run/sink
+MAIL_DIR=$run/mail
+DOVECOT_CONF=$state/dovecot.conf
+DOVECOT_LOG=$state/dovecot.log
+USER1=alice
+PASS1=alicepw
+USER2=bob
+PASS2=bobpw
+USER3=carol
+PASS3=pass with spaces
+MASTER_USER=master
+MASTER_PASS=masterpw
+MASTER_SEPARATOR=*
+ANONYMOUS_USER=anonymous
+EOF
+    mv "$state/env.tmp" "$state/env"
+}
+
+# Runs in its own session: waits for the owner to exit, then stops the servers.  A normal
+# "stop" (or the next "start") kills the watchdog with the servers.
+do_watchdog() {
+    local state=$1 owner=$2 owner_start=$3
+    while :; do
+        # Gone, a zombie (exited, not yet reaped) or a new process with a recycled pid.
+        read_stat "$owner" || break
+        [[ ${STAT[0]} != Z && ${STAT[19]} == "$owner_start" ]] || break
+        sleep 1
+    done
+    echo "owner $owner went away; stopping servers"
+    do_stop "$state"
+}
+
+# ---------------------------------------------------------------------------------------
+
+[[ $# -ge 2 ]] || usage
+verb=$1 state=$2
+shift 2
+[[ -n $state ]] || usage
+case $verb in
+start)
+    [[ $# -eq 0 ]] || usage
+    owner=${POSTA_HARNESS_OWNER:-$PPID}
+    do_start "$state" "$owner"
+    ;;
+stop)
+    [[ $# -eq 0 ]] || usage
+    do_stop "$state"
+    ;;
+run)
+    [[ ${1:-} == -- ]] || usage
+    shift
+    [[ $# -gt 0 ]] || usage
+    # The servers belong to this process; the trap stops them however we leave.
+    trap 'do_stop "$state"' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    do_start "$state" "${POSTA_HARNESS_OWNER:-$$}"
+    state=$(cd "$state" && pwd -P)
+    status=0
+    POSTA_TEST_ENV=$state/env "$@" || status=$?
+    exit "$status"
+    ;;
+watchdog)
+    do_watchdog "$state" "$@"
+    ;;
+*)
+    usage
+    ;;
+esac
