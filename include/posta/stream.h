@@ -162,9 +162,16 @@ POSTA_API long posta_stream_read(posta_stream *s, void *buf, size_t len);
  * fatal error. */
 POSTA_API long posta_stream_write(posta_stream *s, const void *buf, size_t len);
 
+/* Send output that stacked layers (DEFLATE, a SASL security layer) still
+ * buffer.  posta_stream_write() hands bytes to the top layer, which may
+ * hold them; call this after each complete command (write_all does).
+ * Returns 0 when everything is on the wire below the layers, POSTA_EAGAIN
+ * (wait for posta_stream_wants_write) or a fatal error. */
+POSTA_API int posta_stream_flush(posta_stream *s);
+
 /* Blocking variants under the read/write timeout: read returns > 0 bytes or
  * an error (POSTA_ETIMEDOUT, POSTA_ECLOSED, …); write_all writes every byte
- * or fails. */
+ * (and flushes the layers) or fails. */
 POSTA_API long posta_stream_read_blocking(posta_stream *s, void *buf, size_t len);
 POSTA_API int posta_stream_write_all(posta_stream *s, const void *buf, size_t len);
 

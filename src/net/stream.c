@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +43,26 @@ static void close_socket(posta_stream *s)
     s->want_read = s->want_write = 0;
 }
 
+static void free_filters(posta_stream *s)
+{
+    while (s->filters) {
+        struct posta__filter *f = s->filters;
+        s->filters = f->below;
+        if (f->ops->free)
+            f->ops->free(f->ctx);
+        free(f);
+    }
+}
+
 void posta_stream_close(posta_stream *s)
 {
     if (!s)
         return;
+    if (s->state == STREAM_OPEN && s->fd >= 0 && s->filters) {
+        /* Best effort: hand buffered filter output to the socket. */
+        (void)posta_stream_flush(s);
+    }
+    free_filters(s);
     if (s->tls)
         posta__tls_close(s);
     if (s->fd >= 0)
@@ -504,9 +521,98 @@ long posta_stream_read(posta_stream *s, void *buf, size_t len)
         return rc;
     if (len == 0)
         return posta__err_set(&s->err, POSTA_EINVAL, "read of zero bytes");
-    if (s->tls)
-        return posta__tls_read(s, buf, len);
-    return posta__sock_read(s, buf, len);
+    return posta__filter_read_below(s, NULL, buf, len);
+}
+
+/* The transport under everything: TLS when up, else the socket. */
+static long transport_read(posta_stream *s, void *buf, size_t len)
+{
+    return s->tls ? posta__tls_read(s, buf, len) : posta__sock_read(s, buf, len);
+}
+
+static long transport_write(posta_stream *s, const void *buf, size_t len)
+{
+    return s->tls ? posta__tls_write(s, buf, len) : posta__sock_write(s, buf, len);
+}
+
+/* f == NULL means "below the caller", i.e. the top of the stack. */
+static struct posta__filter *next_below(posta_stream *s, struct posta__filter *f)
+{
+    return f ? f->below : s->filters;
+}
+
+long posta__filter_read_below(posta_stream *s, struct posta__filter *f, void *buf, size_t len)
+{
+    struct posta__filter *b = next_below(s, f);
+    return b ? b->ops->read(s, b, buf, len) : transport_read(s, buf, len);
+}
+
+long posta__filter_write_below(posta_stream *s, struct posta__filter *f, const void *buf, size_t len)
+{
+    struct posta__filter *b = next_below(s, f);
+    return b ? b->ops->write(s, b, buf, len) : transport_write(s, buf, len);
+}
+
+int posta__filter_flush_below(posta_stream *s, struct posta__filter *f)
+{
+    for (struct posta__filter *b = next_below(s, f); b; b = b->below) {
+        int rc = b->ops->flush(s, b);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+size_t posta__filter_pending_below(const posta_stream *s, const struct posta__filter *f)
+{
+    const struct posta__filter *b = f ? f->below : s->filters;
+    if (b)
+        return b->ops->pending(s, b);
+    return s->tls ? posta__tls_pending(s) : 0;
+}
+
+int posta__stream_push_filter(posta_stream *s, const struct posta__filter_ops *ops, void *ctx)
+{
+    struct posta__filter *f = NULL;
+    int rc = check_open(s);
+    if (rc == 0 && posta_stream_pending(s) > 0)
+        rc = posta__err_set(&s->err, POSTA_ESTATE,
+                            "cannot start %s with unread data buffered", ops->name);
+    if (rc == 0 && (rc = posta_stream_flush(s)) == POSTA_EAGAIN)
+        rc = posta__err_set(&s->err, POSTA_ESTATE,
+                            "cannot start %s with unsent data buffered", ops->name);
+    if (rc == 0 && !(f = calloc(1, sizeof(*f))))
+        rc = posta__err_set(&s->err, POSTA_ENOMEM, "out of memory");
+    if (rc < 0) {
+        if (ops->free)
+            ops->free(ctx);
+        return rc;
+    }
+    f->ops = ops;
+    f->ctx = ctx;
+    f->below = s->filters;
+    s->filters = f;
+    return 0;
+}
+
+int posta__stream_error(posta_stream *s, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    posta__err_vset(&s->err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *posta__stream_peer(const posta_stream *s)
+{
+    return s->peer;
+}
+
+int posta_stream_flush(posta_stream *s)
+{
+    int rc = check_open(s);
+    return rc < 0 ? rc : posta__filter_flush_below(s, NULL);
 }
 
 long posta_stream_write(posta_stream *s, const void *buf, size_t len)
@@ -516,14 +622,12 @@ long posta_stream_write(posta_stream *s, const void *buf, size_t len)
         return rc;
     if (len == 0)
         return 0;
-    if (s->tls)
-        return posta__tls_write(s, buf, len);
-    return posta__sock_write(s, buf, len);
+    return posta__filter_write_below(s, NULL, buf, len);
 }
 
 size_t posta_stream_pending(const posta_stream *s)
 {
-    return s->tls ? posta__tls_pending(s) : 0;
+    return s->fd < 0 ? 0 : posta__filter_pending_below(s, NULL);
 }
 
 static int64_t io_deadline(const posta_stream *s)
@@ -573,7 +677,16 @@ int posta_stream_write_all(posta_stream *s, const void *buf, size_t len)
         /* Progress resets the clock: the timeout is for a stalled peer. */
         deadline = io_deadline(s);
     }
-    return 0;
+    for (;;) {
+        int rc = posta_stream_flush(s);
+        if (rc != POSTA_EAGAIN)
+            return rc;
+        int w = posta__stream_poll(s, deadline);
+        if (w == POSTA_ETIMEDOUT)
+            return io_timed_out(s, "write to");
+        if (w < 0)
+            return w;
+    }
 }
 
 int posta_stream_wait(posta_stream *s, int timeout_ms)

@@ -36,10 +36,14 @@ struct posta__tls {
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_result;
 
+int posta__sasl_init(void);  /* src/sasl/init.c */
+
 static void do_init(void)
 {
     if (OPENSSL_init_ssl(0, NULL) != 1)
         init_result = POSTA_ETLS;
+    /* libsasl2 with its own once: a failure there only disables its mechanisms. */
+    (void)posta__sasl_init();
 }
 
 int posta_init(void)
@@ -304,6 +308,11 @@ static int make_ssl(posta_stream *s)
 int posta__tls_up(const posta_stream *s)
 {
     return s->tls && s->tls->up;
+}
+
+void *posta__tls_ssl(const posta_stream *s)
+{
+    return posta__tls_up(s) ? s->tls->ssl : NULL;
 }
 
 int posta_stream_tls_start(posta_stream *s)

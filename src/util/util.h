@@ -25,7 +25,8 @@ struct posta_err {
  * write `return posta__err_set(&h->err, POSTA_EIO, "...")`. */
 int posta__err_set(struct posta_err *e, int code, const char *fmt, ...)
     POSTA_PRINTF(3, 4);
-int posta__err_vset(struct posta_err *e, int code, const char *fmt, va_list ap);
+int posta__err_vset(struct posta_err *e, int code, const char *fmt, va_list ap)
+    POSTA_PRINTF(3, 0);
 void posta__err_clear(struct posta_err *e);
 /* The sentence, or posta_strerror(code) when none was recorded. */
 const char *posta__err_msg(const struct posta_err *e);
