@@ -394,7 +394,9 @@ protocol imap {
 plugin {
   quota = maildir:User quota
   quota_rule = *:storage=100M
-  acl = vfile
+  # A master user acting for someone is checked against ACLs as itself:
+  # give it every right, so that proxy authorization can be tested.
+  acl = vfile:$run/global-acl
 }
 
 # Submission relays everything to the smtp-sink.
@@ -595,8 +597,9 @@ do_start() {
     printf '%s\n' 'alice:{PLAIN}alicepw::::::' 'bob:{PLAIN}bobpw::::::' \
         'carol:{PLAIN}pass with spaces::::::' > "$run/users"
     printf '%s\n' 'master:{PLAIN}masterpw::::::' > "$run/master-users"
+    printf '%s\n' '* user=master lrwstipekxa' > "$run/global-acl"
     { cat "$run/users"; echo 'anonymous:*::::::'; } > "$run/userdb"
-    chmod 644 "$run/users" "$run/master-users" "$run/userdb"
+    chmod 644 "$run/users" "$run/master-users" "$run/userdb" "$run/global-acl"
 
     # The CA and the server certificate first (Dovecot needs them), the rest while the
     # servers come up.
