@@ -5,5 +5,10 @@
 #include <posta/common.h>
 #include <posta/error.h>
 #include <posta/stream.h>
+#include <posta/util.h>
+#include <posta/imap.h>
+#include <posta/imap_data.h>
+#include <posta/sasl.h>
+#include <posta/pop3.h>
 
 #endif
