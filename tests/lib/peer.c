@@ -27,7 +27,7 @@
 enum kind {
     K_SEND, K_SEND_RAW, K_EXPECT, K_EXPECT_RAW, K_EXPECT_RE, K_EXPECT_ANY,
     K_TLS, K_STARTTLS, K_TLS_ABORT, K_SLEEP, K_CLOSE, K_RESET, K_SHUTDOWN_WR,
-    K_EXPECT_CLOSE, K_ACCEPT, K_SEND_FILE, K_SENDBIG, K_RECV,
+    K_EXPECT_CLOSE, K_EXPECT_CLOSE_NOTIFY, K_ACCEPT, K_SEND_FILE, K_SENDBIG, K_RECV,
 };
 
 struct step {
@@ -608,6 +608,28 @@ static int expect_close(struct peer *p)
     return 0;
 }
 
+/* Like expect_close, but over TLS the client must end with close_notify:
+ * a bare TCP close is a failure.  Unexpected EOF is normally tolerated
+ * (SSL_OP_IGNORE_UNEXPECTED_EOF), which would hide the difference. */
+static int expect_close_notify(struct peer *p)
+{
+    if (!p->ssl)
+        return fail(p, "!expect-close-notify needs TLS");
+    SSL_clear_options(p->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    int r = p->in.len ? 1 : fill(p, deadline_ms(p), 0);
+    if (r == 0 && (SSL_get_shutdown(p->ssl) & SSL_RECEIVED_SHUTDOWN)) {
+        conn_close(p);
+        return 0;
+    }
+    if (r == 1)
+        return fail(p, "expected the client to send close_notify, got %s",
+                    quote_line(p, p->in.p, p->in.len));
+    if (r == -2)
+        return fail(p, "timed out waiting for the client's close_notify (%d ms)", p->timeout_ms);
+    return fail(p, "the client closed the connection without a TLS close_notify%s%s",
+                r == -1 ? ": " : "", r == -1 ? p->ioerr : "");
+}
+
 /* ---- TLS ---- */
 
 /* Server side of a handshake on the current connection.  1: done,
@@ -785,6 +807,7 @@ static int run_step(struct peer *p, const struct step *st)
     case K_RESET: hang_up_hard(p); return 0;
     case K_SHUTDOWN_WR: shutdown_write(p); return 0;
     case K_EXPECT_CLOSE: return expect_close(p);
+    case K_EXPECT_CLOSE_NOTIFY: return expect_close_notify(p);
     case K_ACCEPT: conn_close(p); return conn_accept(p);
     case K_SEND_FILE: return send_file(p, st);
     case K_SENDBIG: return send_big(p, st);
@@ -845,6 +868,7 @@ static const struct {
     {"tls", K_TLS, 0}, {"starttls", K_STARTTLS, 0}, {"tls-abort", K_TLS_ABORT, 0},
     {"sleep", K_SLEEP, 'n'}, {"close", K_CLOSE, 0}, {"reset", K_RESET, 0},
     {"shutdown-write", K_SHUTDOWN_WR, 0}, {"expect-close", K_EXPECT_CLOSE, 0},
+    {"expect-close-notify", K_EXPECT_CLOSE_NOTIFY, 0},
     {"accept", K_ACCEPT, 0}, {"send-file", K_SEND_FILE, 'p'}, {"sendbig", K_SENDBIG, 'n'},
     {"recv", K_RECV, 'n'},
 };
@@ -964,7 +988,8 @@ static void track_state(struct parse_state *ps, const struct step *st)
     ps->fresh = st->kind == K_ACCEPT || (ps->fresh && st->kind == K_SLEEP);
     if (st->kind == K_ACCEPT)
         ps->closed = ps->half = ps->tls = 0;
-    if (st->kind == K_CLOSE || st->kind == K_RESET || st->kind == K_EXPECT_CLOSE
+    if (st->kind == K_CLOSE || st->kind == K_RESET || st->kind == K_EXPECT_CLOSE ||
+        st->kind == K_EXPECT_CLOSE_NOTIFY
         || st->kind == K_TLS_ABORT)
         ps->closed = 1;
     if (st->kind == K_SHUTDOWN_WR)
@@ -1057,6 +1082,17 @@ static int setup_tls(struct peer *p, const struct peer_opts *o)
     }
     /* No session tickets: nothing is written after the handshake that the
      * script did not ask for. */
+    if (o->client_ca) {
+        /* Demand a client certificate signed by client_ca. */
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->client_ca);
+        if (!names || SSL_CTX_load_verify_locations(p->ctx, o->client_ca, NULL) != 1) {
+            fprintf(stderr, "peer: cannot use client CA %s\n", o->client_ca);
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+            return -1;
+        }
+        SSL_CTX_set_client_CA_list(p->ctx, names);
+        SSL_CTX_set_verify(p->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
     SSL_CTX_set_num_tickets(p->ctx, 0);
     SSL_CTX_set_options(p->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     if (o->alpn) {

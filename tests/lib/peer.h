@@ -35,6 +35,8 @@
  *   !shutdown-write  half close: no more data from the peer (over TLS: sends
  *                    close_notify first); the client may still send
  *   !expect-close    wait for the client to hang up; data or timeout fails
+ *   !expect-close-notify  the same over TLS, and the client must send a TLS
+ *                    close_notify before hanging up
  *   !accept          close the connection and accept the next one
  *   !send-file PATH  send a file's bytes as is (PATH relative to the cwd)
  *   !sendbig N       send N bytes of peer_bigdata() without holding them
@@ -58,6 +60,9 @@ struct peer_opts {
     const char *cert;     /* PEM certificate chain for !starttls / !tls, or NULL */
     const char *key;      /* its key, or NULL when in cert */
     const char *alpn;     /* ALPN id the server selects, whatever is offered (NULL: none) */
+    const char *client_ca; /* when set, the TLS server demands a client certificate
+                            * signed by this CA (PEM file) and fails the handshake
+                            * without one */
     int timeout_ms;       /* how long an expectation waits for the client; 0 = 10000 */
     int linger;           /* after the last step, wait for the client to hang up
                            * (up to timeout_ms) even when peer_finish is called;

@@ -455,6 +455,64 @@ static void test_bad_client_cert(void)
     peer_ok(p);
 }
 
+static struct peer *peer_client_ca(const char *script)
+{
+    struct peer *p = NULL;
+    struct peer_opts o = {.cert = t_env("SERVER_CERT"), .key = t_env("SERVER_KEY"),
+                          .client_ca = t_env("CA_FILE"), .timeout_ms = 5000};
+    if (peer_start(&p, script, &o) != 0)
+        exit(1);
+    return p;
+}
+
+static void test_client_cert_presented(void)
+{
+    /* The peer demands a certificate signed by the test CA. */
+    struct peer *p = peer_client_ca("!tls\nS: welcome\n!expect-close-notify\n");
+    posta_stream *s;
+    char line[32];
+    T_EQ_INT(posta_stream_new(&s), 0);
+    T_EQ_INT(posta_stream_set_ca(s, t_env("CA_FILE"), NULL), 0);
+    T_EQ_INT(posta_stream_set_client_cert(s, t_env("CLIENT_CERT"), t_env("CLIENT_KEY")), 0);
+    T_EQ_INT(posta_stream_connect(s, target(peer_port(p)), NULL), 0);
+    T_EQ_INT(posta_stream_starttls(s), 0);
+    read_line(s, line, sizeof(line));
+    T_EQ_STR(line, "welcome");
+    posta_stream_free(s);
+    peer_ok(p);
+}
+
+static void test_client_cert_missing(void)
+{
+    struct peer *p = peer_client_ca("!tls-abort\n");
+    posta_stream *s;
+    char buf[16];
+    T_EQ_INT(posta_stream_new(&s), 0);
+    T_EQ_INT(posta_stream_set_ca(s, t_env("CA_FILE"), NULL), 0);
+    T_EQ_INT(posta_stream_connect(s, target(peer_port(p)), NULL), 0);
+    /* TLS 1.3 reports the server's refusal on the first read. */
+    int rc = posta_stream_starttls(s);
+    if (rc == 0)
+        rc = (int)posta_stream_read_blocking(s, buf, sizeof(buf));
+    T_ASSERT(rc == POSTA_ETLS || rc == POSTA_ECLOSED);
+    T_CONTAINS(posta_stream_errmsg(s), "certificate");
+    posta_stream_free(s);
+    peer_ok(p);
+}
+
+static void test_close_notify_sent(void)
+{
+    struct peer *p = peer("!tls\nS: hi\n!expect-close-notify\n", t_env("SERVER_CERT"), t_env("SERVER_KEY"), NULL);
+    posta_stream *s;
+    char line[16];
+    T_EQ_INT(tls_to(p, &s, 0, NULL), 0);
+    read_line(s, line, sizeof(line));
+    posta_stream_close(s);
+    posta_stream_close(s); /* twice is fine */
+    posta_stream_free(s);
+    peer_ok(p);
+}
+
 static void test_starttls_upgrade(void)
 {
     struct peer *p = peer("S: * OK hi\nC: a STARTTLS\nS: a OK go\n!starttls\nC: b NOOP\nS: b OK done\n",
@@ -553,6 +611,9 @@ int main(int argc, char **argv)
         {"bad_client_cert", test_bad_client_cert},
         {"starttls_upgrade", test_starttls_upgrade},
         {"nonblocking_api", test_nonblocking_api},
+        {"client_cert_presented", test_client_cert_presented},
+        {"client_cert_missing", test_client_cert_missing},
+        {"close_notify_sent", test_close_notify_sent},
         {NULL, NULL}};
     return t_main(argc, argv, cases);
 }
