@@ -74,7 +74,8 @@ typedef struct posta_imap_response {
      * code = "UIDNEXT" and code_args = the arguments after it, parsed
      * generically ("UIDNEXT" -> one ATOM "42").  code_raw holds the exact
      * bytes between the brackets, for codes whose arguments are not
-     * well-formed IMAP.  NULL / 0 when there is no code. */
+     * well-formed IMAP (their code_args are then empty).  The code is
+     * upper-cased.  NULL / 0 when there is no code. */
     const char *code;
     size_t code_len;
     const posta_imap_arg *code_args;
@@ -102,8 +103,10 @@ typedef struct posta_imap_response {
 
 /* Limits fixed at creation.  Zero fields take the defaults shown. */
 typedef struct posta_imap_limits {
-    size_t max_line;        /* bytes of one response line outside literals: 1 MiB */
-    size_t inline_literal;  /* literals larger than this are streamed: 64 KiB */
+    size_t max_line;        /* bytes of one response outside literal data (all
+                               its lines, CRLF included): 1 MiB */
+    size_t inline_literal;  /* literals larger than this (or than max_item)
+                               are streamed: 64 KiB */
     size_t max_item;        /* any single non-streamed string or atom: 1 MiB */
     size_t max_depth;       /* list nesting depth: 64 */
     size_t max_items;       /* total nodes in one response: 1,000,000 */
@@ -158,14 +161,17 @@ POSTA_API void posta_imap_parser_free(posta_imap_parser *p);
  * A callback returning a negative error stops the parser and feed returns
  * that error, except POSTA_EAGAIN, which pauses: feed returns the number of
  * bytes consumed so far (up to the end of the response or chunk just
- * delivered) and the caller feeds the rest later.
+ * delivered) and the caller feeds the rest later.  A callback may free the
+ * parser: feed then returns POSTA_ECANCELED without touching it again.
+ * Calling feed from inside a callback returns POSTA_ESTATE.
  */
 POSTA_API long posta_imap_parser_feed(posta_imap_parser *p, const void *data, size_t len);
 
 /* The sentence for the last error; never NULL. */
 POSTA_API const char *posta_imap_parser_errmsg(const posta_imap_parser *p);
 
-/* Total bytes consumed so far (the stream offset). */
+/* Total bytes consumed so far (the stream offset); after an error, the
+ * offset the error sentence names, however the input was split. */
 POSTA_API uint64_t posta_imap_parser_offset(const posta_imap_parser *p);
 
 /* Nonzero when the parser is between responses (no partial response held). */
