@@ -8,6 +8,16 @@
 int cmd_connect(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 
+struct posta_imap_response;
+/* posta parse imap without --raw: print resp in its typed form and return
+ * 1, or return 0 when there is no typed decoder for it (the caller then
+ * prints the generic tree); negative on a write error. */
+int parse_print_typed(FILE *out, const struct posta_imap_response *r);
+
+/* Write data as a JSON string (tools/json.c): valid UTF-8 as is, other
+ * bytes as \udcXX, so the output is valid JSON whatever the input. */
+void tool_json_str(FILE *f, const void *data, size_t n);
+
 /* Print "posta <sub>: <message>" to stderr. */
 void tool_err(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
