@@ -136,6 +136,20 @@ POSTA_API void posta_imap_set_tls(posta_imap *h, posta_imap_tls mode);
 /* Allow LOGIN and cleartext SASL mechanisms on an unencrypted connection
  * (default: refused).  Implied by POSTA_IMAP_TLS_NONE. */
 POSTA_API void posta_imap_set_allow_cleartext(posta_imap *h, int allow);
+/* Which literals commands use.  AUTO (default) follows the server:
+ * non-synchronizing under LITERAL+ (any size) or LITERAL- and IMAP4rev2 (up
+ * to 4096 octets), else synchronizing.  SYNC always waits for the server's
+ * go-ahead.  NONSYNC sends non-synchronizing literals even when the server
+ * did not announce LITERAL+ (the caller knows better, as imclient's
+ * IMCLIENT_CONN_NONSYNCLITERAL says).  Applies to commands submitted
+ * afterwards. */
+typedef enum posta_imap_literals {
+    POSTA_IMAP_LITERALS_AUTO = 0,
+    POSTA_IMAP_LITERALS_SYNC,
+    POSTA_IMAP_LITERALS_NONSYNC
+} posta_imap_literals;
+POSTA_API void posta_imap_set_literals(posta_imap *h, posta_imap_literals mode);
+
 /* Default per-command timeout (default 120000 ms) and how long a server
  * may stay silent while commands wait (default 300000 ms); < 0 disables. */
 POSTA_API void posta_imap_set_timeouts(posta_imap *h, int command_ms, int silence_ms);

@@ -83,6 +83,7 @@ struct posta_imap {
     posta_imap_state state;
     enum phase phase;
     posta_imap_tls tls_mode;
+    posta_imap_literals literals;
     int allow_cleartext;
     int command_ms, silence_ms, idle_restart_ms;
 
@@ -161,13 +162,37 @@ static void set_state(posta_imap *h, posta_imap_state to)
 
 /* --- capabilities ----------------------------------------------------------- */
 
+/* The writer's flags from the capabilities and the literal mode; UTF8
+ * (from ENABLE) is kept. */
+static void update_writer_caps(posta_imap *h)
+{
+    unsigned wc = posta_imap_writer_caps(h->writer) & POSTA_IMAP_WRITER_UTF8;
+    if (posta_imap_has_capability(h, "LITERAL+"))
+        wc |= POSTA_IMAP_WRITER_LITERALPLUS;
+    if (posta_imap_has_capability(h, "LITERAL-") || posta_imap_has_capability(h, "IMAP4REV2"))
+        wc |= POSTA_IMAP_WRITER_LITERALMINUS;
+    if (posta_imap_has_capability(h, "BINARY"))
+        wc |= POSTA_IMAP_WRITER_BINARY;
+    if (h->literals == POSTA_IMAP_LITERALS_SYNC)
+        wc &= ~(unsigned)(POSTA_IMAP_WRITER_LITERALPLUS | POSTA_IMAP_WRITER_LITERALMINUS);
+    else if (h->literals == POSTA_IMAP_LITERALS_NONSYNC)
+        wc |= POSTA_IMAP_WRITER_LITERALPLUS;
+    posta_imap_writer_set_caps(h->writer, wc);
+}
+
 static void forget_caps(posta_imap *h)
 {
     free(h->caps);
     free(h->caps_text);
     h->caps = h->caps_text = NULL;
     h->logindisabled = 0;
-    posta_imap_writer_set_caps(h->writer, posta_imap_writer_caps(h->writer) & POSTA_IMAP_WRITER_UTF8);
+    update_writer_caps(h);
+}
+
+void posta_imap_set_literals(posta_imap *h, posta_imap_literals mode)
+{
+    h->literals = mode;
+    update_writer_caps(h);
 }
 
 int posta_imap_has_capability(const posta_imap *h, const char *cap)
@@ -220,14 +245,7 @@ static void set_caps(posta_imap *h, const posta_imap_arg *args, size_t n)
     h->caps = (char *)b.data;
     h->caps_text = text;
     h->logindisabled = posta_imap_has_capability(h, "LOGINDISABLED");
-    unsigned wc = posta_imap_writer_caps(h->writer) & POSTA_IMAP_WRITER_UTF8;
-    if (posta_imap_has_capability(h, "LITERAL+"))
-        wc |= POSTA_IMAP_WRITER_LITERALPLUS;
-    if (posta_imap_has_capability(h, "LITERAL-") || posta_imap_has_capability(h, "IMAP4REV2"))
-        wc |= POSTA_IMAP_WRITER_LITERALMINUS;
-    if (posta_imap_has_capability(h, "BINARY"))
-        wc |= POSTA_IMAP_WRITER_BINARY;
-    posta_imap_writer_set_caps(h->writer, wc);
+    update_writer_caps(h);
     h->caps_gen++;
 }
 
@@ -1066,8 +1084,8 @@ static int begin_session(posta_imap *h, posta_imap_done_fn done, void *user)
     h->connect_done = done;
     h->connect_user = user;
     h->greeting[0] = h->bye[0] = '\0';
-    forget_caps(h);
     posta_imap_writer_set_caps(h->writer, 0);
+    forget_caps(h);
     posta__err_clear(&h->err);
     set_state(h, POSTA_IMAP_STATE_CONNECTING);
     return 0;

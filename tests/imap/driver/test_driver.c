@@ -210,6 +210,29 @@ static void test_literal_plus(void)
     peer_ok(p);
 }
 
+static void test_literal_modes(void)
+{
+    /* SYNC waits even under LITERAL+; NONSYNC does not wait without it. */
+    struct peer *p = peer("S: * OK [CAPABILITY IMAP4rev1 LITERAL+] hi\n"
+                          "C: a0001 APPEND INBOX {2}\nS: + go\nC+ hi\\r\\n\nS: a0001 OK\n"
+                          "C: a0002 APPEND INBOX {2+}\nC+ hi\\r\\n\nS: a0002 OK\n");
+    posta_imap *h = open_plain(p, NULL, NULL);
+    posta_imap_literal lit = {.size = 2, .data = "hi"};
+    posta_imap_set_literals(h, POSTA_IMAP_LITERALS_SYNC);
+    T_EQ_INT(posta_imap_exec(h, NULL, NULL, "APPEND INBOX %L", &lit), 0);
+    posta_imap_set_literals(h, POSTA_IMAP_LITERALS_AUTO);
+    T_EQ_INT(posta_imap_exec(h, NULL, NULL, "APPEND INBOX %L", &lit), 0);
+    posta_imap_free(h);
+    peer_ok(p);
+
+    p = peer("S: * OK [CAPABILITY IMAP4rev1] hi\nC: a0001 APPEND INBOX {2+}\nC+ hi\\r\\n\nS: a0001 OK\n");
+    h = open_plain(p, NULL, NULL);
+    posta_imap_set_literals(h, POSTA_IMAP_LITERALS_NONSYNC);
+    T_EQ_INT(posta_imap_exec(h, NULL, NULL, "APPEND INBOX %L", &lit), 0);
+    posta_imap_free(h);
+    peer_ok(p);
+}
+
 /* A literal source that hands out a generated message in small pieces. */
 struct gen {
     uint64_t size, off;
@@ -730,6 +753,7 @@ int main(int argc, char **argv)
         {"sync_literal_waits", test_sync_literal_waits},
         {"literal_refused", test_literal_refused},
         {"literal_plus", test_literal_plus},
+        {"literal_modes", test_literal_modes},
         {"literal_source_streamed", test_literal_source_streamed},
         {"idle", test_idle},
         {"idle_restart", test_idle_restart},
