@@ -2,6 +2,8 @@
 # Install, with apt-get, whatever posta needs to build and test that this
 # Debian 12 machine does not have yet.  Needs root; does nothing when all is
 # present.
+#   scripts/deps.sh          build and test
+#   scripts/deps.sh bench    also the peers bench/run.sh measures against
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +16,10 @@ PACKAGES=(
     openssl dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-lmtpd
     postfix cyrus-clients iproute2 procps
 )
+if [ "${1:-}" = bench ]; then
+    # benchmarks: the peers and the measuring tools
+    PACKAGES+=(libetpan-dev libesmtp-dev curl valgrind time)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
