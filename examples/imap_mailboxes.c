@@ -1,9 +1,10 @@
 /* imap_mailboxes: log in to an IMAP server and list every mailbox with its
  * message count; the smallest complete use of the IMAP driver.
  *
- *   imap_mailboxes HOST[:PORT] USER [CAFILE]     (password from $IMAP_PASSWORD)
+ *   imap_mailboxes [-s] HOST[:PORT] USER [CAFILE]   (password from $IMAP_PASSWORD)
  *
- * Port 993 means implicit TLS; any other port upgrades with STARTTLS.
+ * -s: implicit TLS (port 993 by default); without it the connection is
+ * upgraded with STARTTLS (port 143 by default).
  */
 #include <posta/posta.h>
 
@@ -33,15 +34,20 @@ int main(int argc, char **argv)
 {
     posta_imap *h;
     const char *password = getenv("IMAP_PASSWORD");
+    int implicit = argc > 1 && strcmp(argv[1], "-s") == 0;
 
+    argv += implicit;
+    argc -= implicit;
     if (argc < 3 || argc > 4 || !password) {
-        fprintf(stderr, "usage: IMAP_PASSWORD=... imap_mailboxes HOST[:PORT] USER [CAFILE]\n");
+        fprintf(stderr, "usage: IMAP_PASSWORD=... imap_mailboxes [-s] HOST[:PORT] USER [CAFILE]\n");
         return 64;
     }
     if (posta_imap_new(&h, NULL, NULL, NULL) != 0)
         return 1;
-    if (strstr(argv[1], ":993"))
+    if (implicit)
         posta_imap_set_tls(h, POSTA_IMAP_TLS_IMPLICIT);
+    /* Give up on a silent server after 15 s rather than the default 2 min. */
+    posta_imap_set_timeouts(h, 15000, 15000);
     if (argc == 4)
         posta_stream_set_ca(posta_imap_stream(h), argv[3], NULL);
     if (posta_imap_connect(h, argv[1]) != 0 || posta_imap_login(h, argv[2], password) != 0 ||

@@ -121,6 +121,7 @@ struct posta_imap {
 
     int64_t last_rx;
     int depth;                     /* nesting of public calls */
+    int holds;                     /* composite blocking calls under way */
     int free_pending;
 };
 
@@ -135,8 +136,25 @@ static void connect_step(posta_imap *h);
 #define ENTER(h) ((h)->depth++)
 static int leave(posta_imap *h, int rc)
 {
-    if (--h->depth == 0 && h->free_pending)
+    if (--h->depth == 0 && h->holds == 0 && h->free_pending)
         real_free(h);
+    return rc;
+}
+
+/* A blocking call made of several blocking steps keeps the handle alive
+ * between them (a callback of one step may free it); unlike ENTER this
+ * does not count as being inside a callback. */
+static void hold(posta_imap *h)
+{
+    h->holds++;
+}
+
+static int release(posta_imap *h, int rc)
+{
+    if (--h->holds == 0 && h->depth == 0 && h->free_pending) {
+        real_free(h);
+        return POSTA_ECANCELED;
+    }
     return rc;
 }
 
@@ -1231,11 +1249,12 @@ int posta_imap_login(posta_imap *h, const char *user, const char *password)
                               "the server announced LOGINDISABLED: it does not accept LOGIN on this "
                               "connection (use TLS, or AUTHENTICATE)");
     unsigned gen = h->caps_gen;
+    hold(h);
     int rc = posta_imap_exec(h, NULL, NULL, "LOGIN %s %p", user, password);
     /* Servers often send the new capabilities with the OK; else ask. */
-    if (rc == 0 && h->caps_gen == gen)
+    if (rc == 0 && h->caps_gen == gen && !h->free_pending)
         rc = posta_imap_capability(h);
-    return rc;
+    return release(h, rc);
 }
 
 /* One AUTHENTICATE exchange driven through a SASL session. */
@@ -1350,7 +1369,7 @@ int posta_imap_authenticate(posta_imap *h, posta_sasl *sasl)
     if (rc < 0)
         return posta__err_set(&h->err, rc, "%s", posta_sasl_errmsg(sasl));
     unsigned gen = h->caps_gen;
-    ENTER(h);
+    hold(h);
     while (rc == 0 && !a.done) {
         if ((rc = submit_auth(h, &a)) < 0)
             break;
@@ -1361,12 +1380,9 @@ int posta_imap_authenticate(posta_imap *h, posta_sasl *sasl)
     }
     if (rc == 0)
         rc = a.error;
-    if (rc == 0 && h->caps_gen == gen && h->state != POSTA_IMAP_STATE_DISCONNECTED) {
-        h->depth--;
+    if (rc == 0 && h->caps_gen == gen && h->state != POSTA_IMAP_STATE_DISCONNECTED && !h->free_pending)
         rc = posta_imap_capability(h);
-        h->depth++;
-    }
-    return leave(h, rc);
+    return release(h, rc);
 }
 
 int posta_imap_select(posta_imap *h, const char *mailbox, int readonly)
@@ -1378,14 +1394,17 @@ int posta_imap_logout(posta_imap *h)
 {
     if (h->state == POSTA_IMAP_STATE_DISCONNECTED)
         return 0;
+    hold(h);
     int rc = exec_simple(h, "LOGOUT");
+    if (h->free_pending)
+        return release(h, POSTA_ECANCELED);
     if (h->state != POSTA_IMAP_STATE_DISCONNECTED) {
         /* No OK came (a server that just hangs up after BYE): close anyway. */
         ENTER(h);
         closed_cleanly(h);
         leave(h, 0);
     }
-    return rc == POSTA_EBYE || rc == POSTA_ECLOSED ? 0 : rc;
+    return release(h, rc == POSTA_EBYE || rc == POSTA_ECLOSED ? 0 : rc);
 }
 
 int posta_imap_starttls(posta_imap *h)
@@ -1555,11 +1574,14 @@ int posta_imap_on_timeout(posta_imap *h)
         h->idle_restarting = 1;
         send_done(h);
     }
-    for (struct cmd *c = h->cmds; c && !rc; c = c->next)
-        if (c->deadline && now >= c->deadline)
+    for (struct cmd *c = h->cmds; c; c = c->next)
+        if (c->deadline && now >= c->deadline) {
+            /* fail() completes and frees every command, c included. */
             rc = fail(h, POSTA_ETIMEDOUT, "%s: no answer from %s within %d ms",
                       c->trace ? c->trace : c->tag, posta_stream_peer(h->s),
                       c->opts.timeout_ms > 0 ? c->opts.timeout_ms : h->command_ms);
+            break;
+        }
     if (!rc && h->state != POSTA_IMAP_STATE_DISCONNECTED && h->silence_ms > 0 && !h->idling &&
         (h->cmds || h->phase == PH_GREETING) && now >= h->last_rx + h->silence_ms)
         rc = fail(h, POSTA_ETIMEDOUT, "%s sent nothing for %d ms", posta_stream_peer(h->s), h->silence_ms);
@@ -1575,10 +1597,16 @@ int posta_imap_process(posta_imap *h, int timeout_ms)
     int wait = posta_imap_next_timeout_ms(h);
     if (timeout_ms >= 0 && (wait < 0 || timeout_ms < wait))
         wait = timeout_ms;
+    /* Held across the steps below: a callback in one may free the handle,
+     * and the free must wait until the last step is done with it. */
+    ENTER(h);
+    int rc = 0;
     /* Decrypted bytes waiting inside TLS do not make the socket readable. */
     if (posta_stream_pending(h->s) > 0 && h->phase != PH_TCP && h->phase != PH_TLS &&
-        h->phase != PH_STARTTLS_HS)
-        return posta_imap_on_readable(h);
+        h->phase != PH_STARTTLS_HS) {
+        rc = posta_imap_on_readable(h);
+        return leave(h, rc);
+    }
     struct pollfd pfd = {.fd = posta_imap_fd(h), .events = POLLIN};
     if (posta_imap_wants_write(h))
         pfd.events |= POLLOUT;
@@ -1586,19 +1614,16 @@ int posta_imap_process(posta_imap *h, int timeout_ms)
         pfd.events = POLLOUT;
     int n = poll(&pfd, 1, wait);
     if (n < 0)
-        return 0; /* EINTR: let the caller come back */
-    int rc = 0;
+        return leave(h, 0); /* EINTR: let the caller come back */
     if (n > 0 && (pfd.revents & (POLLOUT | POLLERR | POLLHUP)) && (pfd.events & POLLOUT))
         rc = posta_imap_on_writable(h);
-    if (rc == 0 && n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) &&
+    if (rc == 0 && n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !h->free_pending &&
         h->state != POSTA_IMAP_STATE_DISCONNECTED)
         rc = posta_imap_on_readable(h);
-    if (rc == 0 && h->state != POSTA_IMAP_STATE_DISCONNECTED) {
-        int t = posta_imap_next_timeout_ms(h);
-        if (t == 0)
-            rc = posta_imap_on_timeout(h);
-    }
-    return rc;
+    if (rc == 0 && !h->free_pending && h->state != POSTA_IMAP_STATE_DISCONNECTED &&
+        posta_imap_next_timeout_ms(h) == 0)
+        rc = posta_imap_on_timeout(h);
+    return leave(h, rc);
 }
 
 /* --- lifetime and options ------------------------------------------------------------------- */
@@ -1661,7 +1686,7 @@ void posta_imap_free(posta_imap *h)
 {
     if (!h)
         return;
-    if (h->depth > 0) {
+    if (h->depth > 0 || h->holds > 0) {
         h->free_pending = 1;
         return;
     }

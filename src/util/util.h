@@ -50,7 +50,13 @@ int posta__buf_reserve(struct posta_buf *b, size_t n);
 int posta__buf_append(struct posta_buf *b, const void *p, size_t n);
 int posta__buf_appendf(struct posta_buf *b, const char *fmt, ...) POSTA_PRINTF(2, 3);
 static inline size_t posta__buf_used(const struct posta_buf *b) { return b->len - b->off; }
-static inline unsigned char *posta__buf_head(const struct posta_buf *b) { return b->data + b->off; }
+/* The first unconsumed byte; a valid (empty) pointer even before the first
+ * allocation, so that callers may pass it with a zero length. */
+static inline unsigned char *posta__buf_head(const struct posta_buf *b)
+{
+    static unsigned char none[1];
+    return b->data ? b->data + b->off : none;
+}
 /* Drop n bytes from the front. */
 void posta__buf_consume(struct posta_buf *b, size_t n);
 void posta__buf_reset(struct posta_buf *b);

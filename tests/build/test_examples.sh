@@ -13,7 +13,7 @@ check "tls_probe refuses an unknown CA" 1 "certificate verify failed" \
 check "imap_mailboxes lists INBOX over STARTTLS" 0 "INBOX" \
     env IMAP_PASSWORD="$(envget PASS1)" "$ex/example_imap_mailboxes" "$H:$(envget IMAP_PORT)" "$(envget USER1)" "$(envget CA_FILE)"
 check "imap_mailboxes over implicit TLS" 0 "INBOX" \
-    env IMAP_PASSWORD="$(envget PASS3)" "$ex/example_imap_mailboxes" "$H:$(envget IMAPS_PORT)" "$(envget USER3)" "$(envget CA_FILE)"
+    env IMAP_PASSWORD="$(envget PASS3)" "$ex/example_imap_mailboxes" -s "$H:$(envget IMAPS_PORT)" "$(envget USER3)" "$(envget CA_FILE)"
 check "imap_mailboxes with a wrong password" 1 "AUTHENTICATIONFAILED" \
     env IMAP_PASSWORD=wrong "$ex/example_imap_mailboxes" "$H:$(envget IMAP_PORT)" "$(envget USER1)" "$(envget CA_FILE)"
 summary

@@ -33,7 +33,7 @@ C
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 check "pkg-config knows posta" 0 "-lposta" pkg-config --libs posta
 check "build with pkg-config" 0 "" \
-    bash -c "${POSTA_C_COMPILER:-cc} -std=c11 -Wall -Werror \$(pkg-config --cflags posta) $TMP/hello.c -o $TMP/hello \$(pkg-config --libs posta)"
+    bash -c "${POSTA_C_COMPILER:-cc} -std=c11 -Wall -Werror ${POSTA_TEST_CFLAGS:-} \$(pkg-config --cflags posta) $TMP/hello.c -o $TMP/hello \$(pkg-config --libs posta)"
 check "run against the installed shared library" 0 "certificate verify failed" \
     env LD_LIBRARY_PATH="$libdir" "$TMP/hello"
 
@@ -47,7 +47,7 @@ add_executable(hello hello.c)
 target_link_libraries(hello posta::posta)
 C
 check "build with find_package(posta)" 0 "" \
-    bash -c "cmake -S $TMP/cm -B $TMP/cm/b -DCMAKE_PREFIX_PATH=$prefix >/dev/null && cmake --build $TMP/cm/b"
+    bash -c "cmake -S $TMP/cm -B $TMP/cm/b -DCMAKE_PREFIX_PATH=$prefix -DCMAKE_C_COMPILER=${POSTA_C_COMPILER:-cc} '-DCMAKE_C_FLAGS=${POSTA_TEST_CFLAGS:-}' >/dev/null && cmake --build $TMP/cm/b"
 check "run the find_package build" 0 "posta " env LD_LIBRARY_PATH="$libdir" "$TMP/cm/b/hello"
 
 # Only posta_ symbols leave the shared library.
