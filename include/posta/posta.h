@@ -10,5 +10,6 @@
 #include <posta/imap_data.h>
 #include <posta/sasl.h>
 #include <posta/pop3.h>
+#include <posta/smtp.h>
 
 #endif
