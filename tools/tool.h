@@ -7,6 +7,12 @@
 /* Each subcommand: argv[0] is the subcommand name.  Returns the exit status. */
 int cmd_connect(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+/* Cyrus-compatible test clients (tools/imtest.c, tools/mtest_*.c). */
+int cmd_imtest(int argc, char **argv);
+int cmd_pop3test(int argc, char **argv);
+int cmd_smtptest(int argc, char **argv);
+int cmd_lmtptest(int argc, char **argv);
 
 struct posta_imap_response;
 /* posta parse imap without --raw: print resp in its typed form and return

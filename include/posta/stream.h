@@ -190,6 +190,25 @@ POSTA_API const char *posta_stream_errmsg(const posta_stream *s);
 /* The code of the last error (0 when none). */
 POSTA_API int posta_stream_errcode(const posta_stream *s);
 
+/* --- compression -------------------------------------------------------- */
+
+/*
+ * Start COMPRESS=DEFLATE (RFC 4978, IMAP; also usable by any protocol that
+ * negotiates raw DEFLATE) on a connected stream: from now on every byte
+ * written is compressed and every byte read inflated, stacked above TLS and
+ * any SASL security layer.  Call it right after the server's OK, before
+ * writing anything else.  posta_stream_flush() (which write_all calls) ends
+ * each burst with a sync flush so the peer can read all of it.  Memory is
+ * bounded: one 16 KiB buffer per direction plus zlib's state.
+ * posta_stream_pending() may report compressed bytes that decode to
+ * nothing; a read then returns POSTA_EAGAIN.
+ * Returns 0; POSTA_ESTATE when unread bytes are buffered (they arrived
+ * uncompressed) or output could not be flushed, or the stream is not
+ * connected; POSTA_ENOMEM.  A corrupt compressed stream later makes reads
+ * fail with POSTA_EPROTO.
+ */
+POSTA_API int posta_stream_start_deflate(posta_stream *s);
+
 #ifdef __cplusplus
 }
 #endif

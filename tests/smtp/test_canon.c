@@ -131,7 +131,15 @@ static void check_wire(const unsigned char *w, size_t n, const unsigned char *ca
     /* With the terminator the engine adds, the first end-of-data is the
      * real one: "\r\n.\r\n" cannot occur earlier (the DATA command's own
      * CRLF counts as the start of the first line). */
+    if (n > (size_t)1 << 30) {
+        t_fail(__FILE__, __LINE__, "canonical output of %zu bytes is implausible", n);
+        return;
+    }
     unsigned char *full = malloc(n + 5);
+    if (!full) {
+        t_fail(__FILE__, __LINE__, "out of memory");
+        return;
+    }
     memcpy(full, "\r\n", 2);
     memcpy(full + 2, w, n);
     memcpy(full + 2 + n, ".\r\n", 3);
@@ -142,6 +150,10 @@ static void check_wire(const unsigned char *w, size_t n, const unsigned char *ca
     free(full);
     /* Un-stuffing gives back the canonical input. */
     unsigned char *un = malloc(n + 1);
+    if (!un) {
+        t_fail(__FILE__, __LINE__, "out of memory");
+        return;
+    }
     size_t u = 0;
     int bol = 1;
     for (size_t i = 0; i < n; i++) {
