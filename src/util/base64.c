@@ -3,10 +3,12 @@
 
 #include <stdlib.h>
 
+#include "util.h"
+
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int fail(posta_conv_error *err, const char *msg, size_t offset)
+int posta__conv_fail(posta_conv_error *err, const char *msg, size_t offset)
 {
     if (err) {
         err->msg = msg;
@@ -15,7 +17,7 @@ static int fail(posta_conv_error *err, const char *msg, size_t offset)
     return POSTA_EINVAL;
 }
 
-static int b64_value(unsigned char c)
+int posta__b64_value(unsigned char c, unsigned char c63)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -25,7 +27,7 @@ static int b64_value(unsigned char c)
         return c - '0' + 52;
     if (c == '+')
         return 62;
-    if (c == '/')
+    if (c == c63)
         return 63;
     return -1;
 }
@@ -71,7 +73,7 @@ static int count_padding(const char *text, size_t len, posta_conv_error *err)
         pad++;
     for (size_t i = 0; i + (size_t)pad < len; i++) {
         if (text[i] == '=') {
-            fail(err, "base64 padding \"=\" in the middle of the text", i);
+            posta__conv_fail(err, "base64 padding \"=\" in the middle of the text", i);
             return -1;
         }
     }
@@ -83,14 +85,14 @@ static int check_chars(const char *text, size_t len, int pad, posta_conv_error *
 {
     size_t body = len - (size_t)pad;
     for (size_t i = 0; i < body; i++)
-        if (b64_value((unsigned char)text[i]) < 0)
-            return fail(err, "invalid base64 character", i);
+        if (posta__b64_value((unsigned char)text[i], '/') < 0)
+            return posta__conv_fail(err, "invalid base64 character", i);
     /* "xx==" carries 8 bits in 12, "xxx=" 16 in 18: the rest must be 0. */
-    if (pad == 2 && (b64_value((unsigned char)text[body - 1]) & 0x0f))
-        return fail(err, "nonzero bits before base64 padding (not the canonical encoding)",
+    if (pad == 2 && (posta__b64_value((unsigned char)text[body - 1], '/') & 0x0f))
+        return posta__conv_fail(err, "nonzero bits before base64 padding (not the canonical encoding)",
                     body - 1);
-    if (pad == 1 && (b64_value((unsigned char)text[body - 1]) & 0x03))
-        return fail(err, "nonzero bits before base64 padding (not the canonical encoding)",
+    if (pad == 1 && (posta__b64_value((unsigned char)text[body - 1], '/') & 0x03))
+        return posta__conv_fail(err, "nonzero bits before base64 padding (not the canonical encoding)",
                     body - 1);
     return 0;
 }
@@ -103,7 +105,7 @@ int posta_base64_decode(const char *text, size_t len, unsigned char **out_r,
     *out_r = NULL;
     *out_len_r = 0;
     if (len % 4 != 0)
-        return fail(err, "base64 text length is not a multiple of 4", len);
+        return posta__conv_fail(err, "base64 text length is not a multiple of 4", len);
     int pad = count_padding(text, len, err);
     if (pad < 0)
         return POSTA_EINVAL;
@@ -119,7 +121,7 @@ int posta_base64_decode(const char *text, size_t len, unsigned char **out_r,
     uint32_t acc = 0;
     int nbits = 0;
     for (size_t i = 0; i < len - (size_t)pad; i++) {
-        acc = (acc << 6) | (uint32_t)b64_value((unsigned char)text[i]);
+        acc = (acc << 6) | (uint32_t)posta__b64_value((unsigned char)text[i], '/');
         nbits += 6;
         if (nbits >= 8) {
             nbits -= 8;

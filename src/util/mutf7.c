@@ -10,29 +10,6 @@
 static const char mb64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
-static int fail(posta_conv_error *err, const char *msg, size_t offset)
-{
-    if (err) {
-        err->msg = msg;
-        err->offset = offset;
-    }
-    return POSTA_EINVAL;
-}
-
-static int mb64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == ',')
-        return 63;
-    return -1;
-}
 
 /* --- UTF-8 ---------------------------------------------------------------- */
 
@@ -105,7 +82,7 @@ int posta_utf8_check(const void *data, size_t len, posta_conv_error *err)
         size_t at = i;
         const char *why = utf8_next(s, len, &i, &cp);
         if (why)
-            return fail(err, why, at);
+            return posta__conv_fail(err, why, at);
     }
     return 0;
 }
@@ -236,9 +213,9 @@ int posta_mutf7_encode(const char *utf8, size_t len, char **out_r, size_t *out_l
         uint32_t cp;
         const char *why = utf8_next(s, len, &i, &cp);
         if (why)
-            rc = fail(err, why, at);
+            rc = posta__conv_fail(err, why, at);
         else if (cp == 0)
-            rc = fail(err, "NUL in a mailbox name", at);
+            rc = posta__conv_fail(err, "NUL in a mailbox name", at);
         else
             rc = encode_cp(&b, &st, cp);
     }
@@ -267,7 +244,7 @@ static int decode_unit(struct posta_buf *b, struct section *sec, uint32_t unit,
 {
     if (sec->high) {
         if (unit < 0xdc00 || unit > 0xdfff)
-            return fail(err, "UTF-16 high surrogate not followed by a low surrogate", at);
+            return posta__conv_fail(err, "UTF-16 high surrogate not followed by a low surrogate", at);
         uint32_t cp = 0x10000 + ((sec->high - 0xd800) << 10) + (unit - 0xdc00);
         sec->high = 0;
         return utf8_put(b, cp);
@@ -277,11 +254,11 @@ static int decode_unit(struct posta_buf *b, struct section *sec, uint32_t unit,
         return 0;
     }
     if (unit >= 0xdc00 && unit <= 0xdfff)
-        return fail(err, "UTF-16 low surrogate without a high surrogate", at);
+        return posta__conv_fail(err, "UTF-16 low surrogate without a high surrogate", at);
     if (printable(unit))
-        return fail(err, "printable ASCII encoded in modified BASE64", at);
+        return posta__conv_fail(err, "printable ASCII encoded in modified BASE64", at);
     if (unit == 0)
-        return fail(err, "NUL in a mailbox name", at);
+        return posta__conv_fail(err, "NUL in a mailbox name", at);
     return utf8_put(b, unit);
 }
 
@@ -295,12 +272,12 @@ static int decode_section(struct posta_buf *b, const unsigned char *s, size_t le
 
     for (;; (*i)++) {
         if (*i >= len)
-            return fail(err, "modified BASE64 section not terminated by \"-\"", start);
+            return posta__conv_fail(err, "modified BASE64 section not terminated by \"-\"", start);
         if (s[*i] == '-')
             break;
-        int v = mb64_value(s[*i]);
+        int v = posta__b64_value(s[*i], ',');
         if (v < 0)
-            return fail(err, "invalid character in a modified BASE64 section", *i);
+            return posta__conv_fail(err, "invalid character in a modified BASE64 section", *i);
         sec.bits = (sec.bits << 6) | (uint32_t)v;
         sec.nbits += 6;
         if (sec.nbits >= 16) {
@@ -312,11 +289,11 @@ static int decode_section(struct posta_buf *b, const unsigned char *s, size_t le
         }
     }
     if (sec.high)
-        return fail(err, "UTF-16 high surrogate at the end of a section", *i - 1);
+        return posta__conv_fail(err, "UTF-16 high surrogate at the end of a section", *i - 1);
     if (sec.nbits >= 6)
-        return fail(err, "modified BASE64 section has a superfluous character", *i - 1);
+        return posta__conv_fail(err, "modified BASE64 section has a superfluous character", *i - 1);
     if (sec.bits != 0)
-        return fail(err, "nonzero padding bits at the end of a modified BASE64 section", *i - 1);
+        return posta__conv_fail(err, "nonzero padding bits at the end of a modified BASE64 section", *i - 1);
     (*i)++;
     return 0;
 }
@@ -331,7 +308,7 @@ static int decode_all(struct posta_buf *b, const unsigned char *s, size_t len,
         unsigned char c = s[i];
         int rc;
         if (!printable(c))
-            return fail(err, "byte outside printable US-ASCII in a modified UTF-7 name", i);
+            return posta__conv_fail(err, "byte outside printable US-ASCII in a modified UTF-7 name", i);
         if (c != '&') {
             rc = posta__buf_append(b, &c, 1);
             i++;
@@ -341,7 +318,7 @@ static int decode_all(struct posta_buf *b, const unsigned char *s, size_t len,
             i += 2;
             after_section = 0;
         } else if (after_section) {
-            return fail(err, "two modified BASE64 sections in a row must be one", i);
+            return posta__conv_fail(err, "two modified BASE64 sections in a row must be one", i);
         } else {
             i++;
             rc = decode_section(b, s, len, &i, err);

@@ -61,6 +61,15 @@ static inline unsigned char *posta__buf_head(const struct posta_buf *b)
 void posta__buf_consume(struct posta_buf *b, size_t n);
 void posta__buf_reset(struct posta_buf *b);
 
+/* The value of base64 digit c (0..63), where the 64th digit is c63 ("/" in
+ * RFC 4648 base64, "," in IMAP's modified BASE64); -1 for anything else. */
+int posta__b64_value(unsigned char c, unsigned char c63);
+
+struct posta_conv_error;
+/* Fill err (when not NULL) and return POSTA_EINVAL: the strict decoders'
+ * one way to fail. */
+int posta__conv_fail(struct posta_conv_error *err, const char *msg, size_t offset);
+
 /* Monotonic clock in milliseconds. */
 int64_t posta__now_ms(void);
 

@@ -1,5 +1,6 @@
 /* The test framework behind t.h. */
 #include "t.h"
+#include "peer.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +22,14 @@ void t_fail(const char *file, int line, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     t_failures++;
+}
+
+void t_peer_ok_at(struct peer *p, const char *file, int line)
+{
+    char *msg = NULL;
+    if (peer_finish(p, &msg) != 0)
+        t_fail(file, line, "%s", msg ? msg : "peer failed");
+    free(msg);
 }
 
 static char tmpdir[256];

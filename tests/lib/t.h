@@ -34,6 +34,13 @@ struct t_case {
 /* Run the named cases (all when argv has none); returns the exit status. */
 int t_main(int argc, char **argv, const struct t_case *cases);
 
+struct peer;
+/* Finish a scripted peer (tests/lib/peer.h) and fail the test, at the
+ * caller's file and line, with the peer's sentence when it did not follow
+ * its script. */
+void t_peer_ok_at(struct peer *p, const char *file, int line);
+#define peer_ok(p) t_peer_ok_at((p), __FILE__, __LINE__)
+
 /* The value of KEY in the loopback servers' env file ($POSTA_TEST_ENV);
  * aborts the test with a clear message when the servers are not running. */
 const char *t_env(const char *key);

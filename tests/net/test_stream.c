@@ -75,14 +75,6 @@ static struct peer *peer(const char *script, const char *cert, const char *key, 
     return p;
 }
 
-static void peer_ok(struct peer *p)
-{
-    char *msg = NULL;
-    if (peer_finish(p, &msg) != 0)
-        t_fail(__FILE__, __LINE__, "%s", msg ? msg : "peer failed");
-    free(msg);
-}
-
 static char *target(int port)
 {
     static char buf[64];

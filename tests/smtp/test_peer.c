@@ -56,14 +56,6 @@ static struct peer *start_peer(const char *script, int tls)
     return p;
 }
 
-static void peer_ok(struct peer *p)
-{
-    char *msg = NULL;
-    if (peer_finish(p, &msg) != 0)
-        t_fail(__FILE__, __LINE__, "%s", msg ? msg : "peer failed");
-    free(msg);
-}
-
 static posta_smtp *session(struct peer *p, posta_smtp_tls tls)
 {
     posta_smtp *h;

@@ -43,14 +43,6 @@ static struct peer *peer(const char *script)
     return peer_with(script, 0);
 }
 
-static void peer_ok(struct peer *p)
-{
-    char *msg = NULL;
-    if (peer_finish(p, &msg) != 0)
-        t_fail(__FILE__, __LINE__, "%s", msg ? msg : "peer failed");
-    free(msg);
-}
-
 static struct imclient *open_peer(struct peer *p)
 {
     char port[16];

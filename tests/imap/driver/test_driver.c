@@ -37,14 +37,6 @@ static struct peer *peer(const char *script)
     return peer_tls(script, 0);
 }
 
-static void peer_ok(struct peer *p)
-{
-    char *msg = NULL;
-    if (peer_finish(p, &msg) != 0)
-        t_fail(__FILE__, __LINE__, "%s", msg ? msg : "peer failed");
-    free(msg);
-}
-
 static const char *target(struct peer *p)
 {
     static char buf[64];
