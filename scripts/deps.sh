@@ -15,6 +15,8 @@ PACKAGES=(
     # loopback test servers and tools the tests compare against
     openssl dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-lmtpd
     postfix cyrus-clients iproute2 procps
+    # libESMTP's own examples/mail-file.c, built against posta-esmtp in a test
+    libesmtp6
 )
 if [ "${1:-}" = bench ]; then
     # benchmarks: the peers and the measuring tools
