@@ -595,7 +595,7 @@ do_start() {
     # Users.  The files are world-readable because the auth process runs as "dovecot";
     # these are throwaway test passwords.
     printf '%s\n' 'alice:{PLAIN}alicepw::::::' 'bob:{PLAIN}bobpw::::::' \
-        'carol:{PLAIN}pass with spaces::::::' > "$run/users"
+        'carol:{PLAIN}pass with spaces::::::' 'dave:{PLAIN}davepw::::::' > "$run/users"
     printf '%s\n' 'master:{PLAIN}masterpw::::::' > "$run/master-users"
     printf '%s\n' '* user=master lrwstipekxa' > "$run/global-acl"
     { cat "$run/users"; echo 'anonymous:*::::::'; } > "$run/userdb"
@@ -682,6 +682,8 @@ USER2=bob
 PASS2=bobpw
 USER3=carol
 PASS3=pass with spaces
+USER4=dave
+PASS4=davepw
 MASTER_USER=master
 MASTER_PASS=masterpw
 MASTER_SEPARATOR=*
