@@ -598,7 +598,10 @@ static void do_read(posta_smtp *h)
             int done;
             long used = smtp_rparser_feed(&h->rp, h->rbuf + off, (size_t)n - off, &done);
             if (used < 0) {
-                smtp_conn_end(h, (int)used, "%s sent a bad reply: %s", smtp_peer(h), h->rp.err);
+                if (used == POSTA_ENOMEM)
+                    smtp_conn_end(h, (int)used, "out of memory reading a reply from %s", smtp_peer(h));
+                else
+                    smtp_conn_end(h, (int)used, "%s sent a bad reply: %s", smtp_peer(h), h->rp.err);
                 return;
             }
             off += (size_t)used;

@@ -87,6 +87,12 @@ static int fail(struct smtp_rparser *p, int code, const char *what)
     return code;
 }
 
+/* A buffer could not grow: past its cap (what), or out of memory. */
+static int fail_buf(struct smtp_rparser *p, int code, const char *what)
+{
+    return code == POSTA_ENOMEM ? fail(p, code, "out of memory") : fail(p, POSTA_ELIMIT, what);
+}
+
 /* One line without its line ending. */
 static int take_line(struct smtp_rparser *p, const char *s, size_t len)
 {
@@ -113,11 +119,12 @@ static int take_line(struct smtp_rparser *p, const char *s, size_t len)
             tlen--;
         }
     }
-    if (p->r.nlines > 0 && posta__buf_append(&p->r.text, "\n", 1) < 0)
-        return fail(p, POSTA_ELIMIT, "reply too long");
+    int rc;
+    if (p->r.nlines > 0 && (rc = posta__buf_append(&p->r.text, "\n", 1)) < 0)
+        return fail_buf(p, rc, "reply too long");
     size_t at = posta__buf_used(&p->r.text);
-    if (posta__buf_append(&p->r.text, text, tlen) < 0)
-        return fail(p, POSTA_ELIMIT, "reply too long");
+    if ((rc = posta__buf_append(&p->r.text, text, tlen)) < 0)
+        return fail_buf(p, rc, "reply too long");
     /* The text ends up in logs and on terminals: no control characters
      * (a stray CR, an escape sequence) survive; UTF-8 does. */
     unsigned char *t = posta__buf_head(&p->r.text) + at;
@@ -129,8 +136,8 @@ static int take_line(struct smtp_rparser *p, const char *s, size_t len)
     p->partial = len > 3 && s[3] == '-';
     if (!p->partial) {
         /* NUL-terminate without counting it as text. */
-        if (posta__buf_reserve(&p->r.text, 1) < 0)
-            return fail(p, POSTA_ELIMIT, "reply too long");
+        if ((rc = posta__buf_reserve(&p->r.text, 1)) < 0)
+            return fail_buf(p, rc, "reply too long");
         p->r.text.data[p->r.text.len] = '\0';
         p->have = 1;
     }
@@ -148,8 +155,9 @@ long smtp_rparser_feed(struct smtp_rparser *p, const void *data, size_t len, int
     while (i < len) {
         const unsigned char *nl = memchr(in + i, '\n', len - i);
         size_t n = nl ? (size_t)(nl - (in + i)) : len - i;
-        if (posta__buf_append(&p->line, in + i, n) < 0)
-            return fail(p, POSTA_ELIMIT, "reply line too long");
+        int grown = posta__buf_append(&p->line, in + i, n);
+        if (grown < 0)
+            return fail_buf(p, grown, "reply line too long");
         i += n;
         if (!nl)
             break;

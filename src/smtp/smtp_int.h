@@ -41,8 +41,8 @@ void smtp_rparser_free(struct smtp_rparser *p);
 void smtp_rparser_reset(struct smtp_rparser *p);
 /* Feed bytes.  Returns the count consumed; *done is set when p->r holds a
  * complete reply (the parser stops right after it so the caller can act
- * before the next byte, e.g. STARTTLS).  Negative: POSTA_EPROTO or
- * POSTA_ELIMIT with the reason in p->err.  Each call after a reply first
+ * before the next byte, e.g. STARTTLS).  Negative: POSTA_EPROTO,
+ * POSTA_ELIMIT or POSTA_ENOMEM with the reason in p->err.  Each call after a reply first
  * clears it. */
 long smtp_rparser_feed(struct smtp_rparser *p, const void *data, size_t len, int *done);
 /* Bytes held in a partial line. */
