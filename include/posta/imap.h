@@ -185,7 +185,12 @@ POSTA_API int posta_imap_attach(posta_imap *h, posta_stream *s,
 /*
  * Queue a command: the tag is generated ("a0001"…), fmt and its arguments
  * are formatted now with the writer's conversions (imap_writer.h), so a bad
- * argument is refused here and nothing is sent.  Returns 0 (the done
+ * argument is refused here and nothing is sent.  Commands submitted while
+ * connecting are held until the connection is ready (greeting read, TLS
+ * up, capabilities known).  A LOGIN command is refused at the moment it
+ * would be sent (done gets POSTA_EPOLICY) under LOGINDISABLED, or on an
+ * unencrypted connection unless cleartext is allowed.  The command's
+ * timeout counts from when it has been sent completely.  Returns 0 (the done
  * callback will run exactly once) or a negative error: POSTA_EINVAL with the
  * writer's sentence in posta_imap_errmsg(), POSTA_ESTATE when the connection
  * is not usable or a STARTTLS is under way.  Data of %L buffers and
@@ -289,6 +294,9 @@ POSTA_API int posta_imap_idling(const posta_imap *h);
 POSTA_API int posta_imap_process(posta_imap *h, int timeout_ms);
 
 POSTA_API int posta_imap_fd(const posta_imap *h);
+/* Nonzero when the connection has something to write.  While a %L literal
+ * source returns POSTA_EAGAIN this is 0: call posta_imap_on_writable() when
+ * the source has data again. */
 POSTA_API int posta_imap_wants_write(const posta_imap *h);
 /* Handle readiness / an expired timeout.  0 or the fatal error. */
 POSTA_API int posta_imap_on_readable(posta_imap *h);

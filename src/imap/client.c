@@ -51,8 +51,12 @@ struct cmd {
     char *trace;            /* redacted rendering for on_trace */
     posta_imap_cmd_opts opts;
     posta_imap_sink sink;
-    int64_t deadline;       /* 0: none */
+    int64_t deadline;       /* 0: none; set once the command is on the wire */
+    int timeout_ms;         /* its own timeout (0: none) */
     int pause_after;        /* stop parsing after its reply (security layers) */
+    int internal;           /* issued by the driver itself while connecting */
+    int plain_login;        /* LOGIN: the cleartext policy applies */
+    int answered;           /* answered while its literal was still going out */
 };
 
 /* Where connecting is. */
@@ -119,7 +123,8 @@ struct posta_imap {
     int idle_stop;                 /* idle_done() before the server's "+" */
     int dead_code;                 /* why the connection ended (0: cleanly) */
 
-    int64_t last_rx;
+    int64_t last_rx;               /* last progress: bytes in, bytes out, new work */
+    int64_t hs_since;              /* a TLS handshake began (PH_TLS, PH_STARTTLS_HS) */
     int depth;                     /* nesting of public calls */
     int holds;                     /* composite blocking calls under way */
     int free_pending;
@@ -127,6 +132,7 @@ struct posta_imap {
 
 static int fail(posta_imap *h, int code, const char *fmt, ...) POSTA_PRINTF(3, 4);
 static int pump(posta_imap *h);
+static int login_refused(posta_imap *h);
 static void send_done(posta_imap *h);
 static void real_free(posta_imap *h);
 static void connect_step(posta_imap *h);
@@ -312,7 +318,7 @@ static void complete(posta_imap *h, struct cmd *c, int error, const posta_imap_r
     posta_imap_result r = {.error = error, .response = resp, .text = text ? text : "",
                            .text_len = text ? text_len : 0};
     unlink_cmd(h, c);
-    if (c->opts.done)
+    if (c->opts.done && !c->answered)
         c->opts.done(h, &r, c->opts.user);
     free_cmd(c);
 }
@@ -345,8 +351,33 @@ static int usable(posta_imap *h)
     return 0;
 }
 
+/* Append c, except that the driver's own commands while connecting go
+ * before the caller's: those wait until the connection is ready (TLS up,
+ * capabilities known), so nothing of theirs is sent in cleartext first. */
+static void insert_cmd(posta_imap *h, struct cmd *c)
+{
+    struct cmd **pp = &h->cmds, *prev = NULL;
+    if (c->internal)
+        while (*pp && ((*pp)->internal || (*pp)->ws != W_QUEUED)) {
+            prev = *pp;
+            pp = &(*pp)->next;
+        }
+    else
+        while (*pp) {
+            prev = *pp;
+            pp = &(*pp)->next;
+        }
+    c->next = *pp;
+    if (h->wcur == *pp)
+        h->wcur = c;
+    *pp = c;
+    if (!c->next)
+        h->cmds_tail = c;
+    (void)prev;
+}
+
 /* Format and queue a command; kind decides how its reply changes state. */
-static int queue(posta_imap *h, const posta_imap_cmd_opts *opts, const char *fmt, va_list ap)
+static int queue(posta_imap *h, const posta_imap_cmd_opts *opts, int internal, const char *fmt, va_list ap)
 {
     struct cmd *c = calloc(1, sizeof(*c));
     if (!c)
@@ -364,6 +395,7 @@ static int queue(posta_imap *h, const posta_imap_cmd_opts *opts, const char *fmt
         const char *name = text + strlen(c->tag) + 1;
         size_t nlen = strcspn(name, " \r");
         c->kind = kind_of(name, nlen);
+        c->plain_login = nlen == 5 && strncasecmp(name, "LOGIN", 5) == 0;
         while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
             text[--len] = '\0';
         c->trace = text;
@@ -374,18 +406,14 @@ static int queue(posta_imap *h, const posta_imap_cmd_opts *opts, const char *fmt
             c->sink = *opts->sink;
     }
     int ms = c->opts.timeout_ms ? c->opts.timeout_ms : h->command_ms;
-    if (ms > 0 && c->kind != KIND_IDLE)
-        c->deadline = posta__now_ms() + ms;
+    c->timeout_ms = ms > 0 && c->kind != KIND_IDLE ? ms : 0;
+    c->internal = internal;
     c->pause_after = c->kind == KIND_LOGIN && c->opts.on_continuation != NULL;
     /* Nothing may follow these on the wire until they complete. */
     c->exclusive = c->kind == KIND_STARTTLS || c->kind == KIND_IDLE || c->opts.on_continuation != NULL;
-    if (h->cmds_tail)
-        h->cmds_tail->next = c;
-    else
-        h->cmds = c;
-    h->cmds_tail = c;
-    if (!h->wcur)
-        h->wcur = c;
+    if (!h->cmds)
+        h->last_rx = posta__now_ms(); /* silence counts from now, not from idle time */
+    insert_cmd(h, c);
     return 0;
 }
 
@@ -394,7 +422,7 @@ static int submit_internal(posta_imap *h, posta_imap_done_fn done, const char *f
     posta_imap_cmd_opts o = {.done = done, .user = h};
     va_list ap;
     va_start(ap, fmt);
-    int rc = queue(h, &o, fmt, ap);
+    int rc = queue(h, &o, 1, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -405,7 +433,7 @@ int posta_imap_vsubmit(posta_imap *h, const posta_imap_cmd_opts *opts, const cha
     if (rc < 0)
         return rc;
     ENTER(h);
-    rc = queue(h, opts, fmt, ap);
+    rc = queue(h, opts, 0, fmt, ap);
     if (rc == 0 && h->idling && h->cmds_tail->kind != KIND_IDLE) {
         /* A command while idling: end IDLE, run it, then idle again. */
         h->idle_restarting = 1;
@@ -491,6 +519,7 @@ static int flush_out(posta_imap *h)
         if (n < 0)
             return fail(h, (int)n, "%s", posta_stream_errmsg(h->s));
         posta__buf_consume(&h->out, (size_t)n);
+        h->last_rx = posta__now_ms(); /* progress: an upload is not silence */
     }
     int rc = posta_stream_flush(h->s);
     if (rc < 0 && rc != POSTA_EAGAIN)
@@ -554,6 +583,10 @@ static int write_pieces(posta_imap *h, struct cmd *c)
             c->ws = W_SENT;
             posta_imap_cmd_free(c->w);
             c->w = NULL;
+            /* Its time to answer starts now, not when it was queued
+             * behind others or while its literal was uploading. */
+            if (c->timeout_ms > 0)
+                c->deadline = posta__now_ms() + c->timeout_ms;
             break;
         }
     }
@@ -576,12 +609,26 @@ static int pump(posta_imap *h)
         struct cmd *c = h->wcur;
         if (!c || c->ws == W_WAIT)
             return 0;
+        /* The caller's commands wait until the connection is ready. */
+        if (!c->internal && h->phase != PH_IDLE)
+            return 0;
         /* A command after an exclusive one waits until that completes. */
         for (struct cmd *e = h->cmds; e && e != c; e = e->next)
             if (e->exclusive)
                 return 0;
         if (c->ws == W_SENT) {
             h->wcur = c->next;
+            if (c->answered) {
+                /* Its literal is out; its completion already ran. */
+                unlink_cmd(h, c);
+                free_cmd(c);
+            }
+            continue;
+        }
+        if (c->ws == W_QUEUED && c->plain_login && (rc = login_refused(h)) < 0) {
+            complete(h, c, rc, NULL, h->err.msg, strlen(h->err.msg));
+            if (h->free_pending || h->state == POSTA_IMAP_STATE_DISCONNECTED)
+                return 0;
             continue;
         }
         rc = write_pieces(h, c);
@@ -592,6 +639,21 @@ static int pump(posta_imap *h)
         if (posta__buf_used(&h->out) == 0 && c->ws == W_WRITING)
             return 0;
     }
+}
+
+/* The LOGIN policy for any LOGIN command, checked when it is about to be
+ * written (after STARTTLS, when the facts are known).  0 or the error. */
+static int login_refused(posta_imap *h)
+{
+    if (h->logindisabled)
+        return posta__err_set(&h->err, POSTA_EPOLICY,
+                              "the server announced LOGINDISABLED: it does not accept LOGIN on this "
+                              "connection (use TLS, or AUTHENTICATE)");
+    if (!h->allow_cleartext && !posta_stream_tls_active(h->s))
+        return posta__err_set(&h->err, POSTA_EPOLICY,
+                              "refusing to send the password in cleartext: the connection is not "
+                              "encrypted (allow cleartext to do it anyway)");
+    return 0;
 }
 
 int posta_imap_continue(posta_imap *h, const void *line, size_t len)
@@ -619,7 +681,7 @@ int posta_imap_continue(posta_imap *h, const void *line, size_t len)
 static struct cmd *find_tag(posta_imap *h, const char *tag, size_t len)
 {
     for (struct cmd *c = h->cmds; c; c = c->next)
-        if (strlen(c->tag) == len && memcmp(c->tag, tag, len) == 0)
+        if (!c->answered && strlen(c->tag) == len && memcmp(c->tag, tag, len) == 0)
             return c;
     return NULL;
 }
@@ -678,10 +740,28 @@ static int on_tagged(posta_imap *h, const posta_imap_response *r)
         return fail(h, POSTA_EPROTO, "IMAP protocol error at byte %llu: tagged response is not OK, NO or BAD",
                     (unsigned long long)r->offset);
     code_caps(h, r);
-    if (c == h->wcur && c->ws != W_SENT) {
-        /* Refused before its literal was sent: drop the rest of it. */
-        h->wcur = c->next;
+    if (c->ws == W_WAIT) {
+        /* Refused before its synchronizing literal: the server expects no
+         * more of it, so the rest is dropped. */
+        if (h->wcur == c)
+            h->wcur = c->next;
         c->ws = W_SENT;
+    } else if (c->ws != W_SENT) {
+        /* Answered while a non-synchronizing literal is still going out:
+         * the server reads the announced octets anyway, so they must be
+         * sent.  Report now; the record goes once the bytes are out. */
+        apply_kind(h, c, r->status);
+        if (r->status != POSTA_IMAP_STATUS_OK)
+            posta__err_set(&h->err, error_for(r->status), "%s %s: %.*s", c->tag,
+                           r->status == POSTA_IMAP_STATUS_NO ? "NO" : "BAD", (int)r->text_len, r->text);
+        posta_imap_result res = {.error = error_for(r->status), .response = r, .text = r->text,
+                                 .text_len = r->text_len};
+        c->answered = 1;
+        c->deadline = 0;
+        if (c->opts.done)
+            c->opts.done(h, &res, c->opts.user);
+        c->opts.done = NULL;
+        return 0;
     }
     apply_kind(h, c, r->status);
     if (c->kind == KIND_STARTTLS && r->status == POSTA_IMAP_STATUS_OK) {
@@ -694,6 +774,7 @@ static int on_tagged(posta_imap *h, const posta_imap_response *r)
     }
     if (c->kind == KIND_IDLE) {
         h->idling = 0;
+        h->idle_stop = 0;
         if (h->idle_restarting && r->status == POSTA_IMAP_STATUS_OK) {
             h->idle_restarting = 0;
             submit_idle_again(h, c);
@@ -723,9 +804,15 @@ static int on_tagged(posta_imap *h, const posta_imap_response *r)
 /* Offer an untagged response to commands, keyword handlers, the default. */
 static void route_untagged(posta_imap *h, const posta_imap_response *r)
 {
-    for (struct cmd *c = h->cmds; c && !h->free_pending; c = c->next)
-        if (c->ws != W_QUEUED && c->opts.on_untagged && c->opts.on_untagged(h, r, c->opts.user))
+    for (struct cmd *c = h->cmds; c && !h->free_pending; c = c->next) {
+        if (c->ws == W_QUEUED || !c->opts.on_untagged)
+            continue;
+        int claimed = c->opts.on_untagged(h, r, c->opts.user);
+        /* The callback may have ended the connection (freeing c) or
+         * queued work; either way stop walking the list it changed. */
+        if (claimed || h->free_pending || h->state == POSTA_IMAP_STATE_DISCONNECTED)
             return;
+    }
     static const char *const status_words[] = {NULL, "OK", "NO", "BAD", "PREAUTH", "BYE"};
     const char *kw = r->keyword;
     size_t kwlen = r->keyword_len;
@@ -735,7 +822,7 @@ static void route_untagged(posta_imap *h, const posta_imap_response *r)
     }
     for (struct handler *hd = h->handlers; hd && kw; hd = hd->next)
         if (strlen(hd->keyword) == kwlen && strncasecmp(hd->keyword, kw, kwlen) == 0) {
-            if (hd->fn(h, r, hd->user))
+            if (hd->fn(h, r, hd->user) || h->free_pending || h->state == POSTA_IMAP_STATE_DISCONNECTED)
                 return;
             break;
         }
@@ -938,6 +1025,7 @@ static int begin_starttls_handshake(posta_imap *h, size_t leftover)
                     posta_stream_peer(h->s), leftover);
     h->parser_paused = 0;
     h->phase = PH_STARTTLS_HS;
+    h->hs_since = posta__now_ms();
     if (posta_stream_tls_active(h->s))
         return fail(h, POSTA_EPROTO, "STARTTLS succeeded on a connection that already uses TLS");
     int rc = new_parser(h);
@@ -1072,6 +1160,7 @@ static int advance_transport(posta_imap *h)
             return fail(h, rc, "%s", posta_stream_errmsg(h->s));
         if (h->tls_mode == POSTA_IMAP_TLS_IMPLICIT) {
             h->phase = PH_TLS;
+            h->hs_since = posta__now_ms();
             rc = posta_stream_tls_start(h->s);
             if (rc == POSTA_EAGAIN)
                 return 0;
@@ -1128,7 +1217,11 @@ int posta_imap_connect_start(posta_imap *h, const char *target, posta_imap_done_
         fail(h, rc, "%s", posta_stream_errmsg(h->s));
         return leave(h, rc);
     }
+    /* A failure right here is returned, so done must not run for it. */
+    h->connect_done = NULL;
     rc = advance_transport(h);
+    if (rc >= 0)
+        h->connect_done = done;
     return leave(h, rc < 0 ? rc : 0);
 }
 
@@ -1439,6 +1532,7 @@ static void send_done(posta_imap *h)
     }
     trace(h, 'C', "DONE", 4);
     h->idling = 0;
+    h->last_rx = posta__now_ms(); /* the answer to DONE is awaited from now */
     pump(h);
 }
 
@@ -1502,7 +1596,11 @@ int posta_imap_wants_write(const posta_imap *h)
     if (posta__buf_used(&h->out) > 0 || posta_stream_wants_write(h->s))
         return 1;
     const struct cmd *c = h->wcur;
-    if (!c || c->ws == W_WAIT)
+    if (!c || c->ws == W_WAIT || (!c->internal && h->phase != PH_IDLE))
+        return 0;
+    /* A literal source that said POSTA_EAGAIN: the caller calls
+     * posta_imap_on_writable() when it has data; polling would spin. */
+    if (c->in_source)
         return 0;
     for (const struct cmd *e = h->cmds; e && e != c; e = e->next)
         if (e->exclusive)
@@ -1513,8 +1611,17 @@ int posta_imap_wants_write(const posta_imap *h)
 int posta_imap_on_writable(posta_imap *h)
 {
     ENTER(h);
-    int rc = h->phase == PH_TCP || h->phase == PH_TLS || h->phase == PH_STARTTLS_HS ? advance_transport(h)
-                                                                                    : pump(h);
+    int rc;
+    if (h->phase == PH_TCP || h->phase == PH_TLS || h->phase == PH_STARTTLS_HS) {
+        rc = advance_transport(h);
+    } else {
+        /* TLS may need to write to finish a read (a key update): let the
+         * read path run so that the stream's want is cleared. */
+        int tls_read_wants = posta__buf_used(&h->out) == 0 && posta_stream_wants_write(h->s);
+        rc = tls_read_wants ? read_input(h) : 0;
+        if (rc >= 0 && h->state != POSTA_IMAP_STATE_DISCONNECTED && !h->free_pending)
+            rc = pump(h);
+    }
     return leave(h, rc < 0 ? rc : 0);
 }
 
@@ -1546,6 +1653,8 @@ static int64_t next_deadline(const posta_imap *h)
         EARLIER(h->last_rx + h->silence_ms);
     if (h->phase == PH_GREETING && h->command_ms > 0)
         EARLIER(h->last_rx + h->command_ms);
+    if ((h->phase == PH_TLS || h->phase == PH_STARTTLS_HS) && h->command_ms > 0)
+        EARLIER(h->hs_since + h->command_ms);
 #undef EARLIER
     return d;
 }
@@ -1587,6 +1696,10 @@ int posta_imap_on_timeout(posta_imap *h)
         rc = fail(h, POSTA_ETIMEDOUT, "%s sent nothing for %d ms", posta_stream_peer(h->s), h->silence_ms);
     if (!rc && h->phase == PH_GREETING && h->command_ms > 0 && now >= h->last_rx + h->command_ms)
         rc = fail(h, POSTA_ETIMEDOUT, "%s sent no greeting within %d ms", posta_stream_peer(h->s), h->command_ms);
+    if (!rc && (h->phase == PH_TLS || h->phase == PH_STARTTLS_HS) && h->command_ms > 0 &&
+        now >= h->hs_since + h->command_ms)
+        rc = fail(h, POSTA_ETIMEDOUT, "TLS handshake with %s: no answer within %d ms", posta_stream_peer(h->s),
+                  h->command_ms);
     return leave(h, rc);
 }
 
@@ -1656,7 +1769,13 @@ static void real_free(posta_imap *h)
 {
     h->depth++; /* callbacks run below must not free again */
     h->state = POSTA_IMAP_STATE_DISCONNECTED; /* and cannot submit */
-    h->connect_done = NULL;
+    if (h->connect_done) {
+        posta_imap_done_fn done = h->connect_done;
+        posta_imap_result r = {.error = POSTA_ECANCELED, .text = "canceled: the connection handle was freed",
+                               .text_len = 41};
+        h->connect_done = NULL;
+        done(h, &r, h->connect_user);
+    }
     if (h->starttls_cmd) {
         unlink_cmd(h, h->starttls_cmd);
         h->cmds_tail = NULL;

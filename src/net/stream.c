@@ -269,6 +269,7 @@ int posta__stream_connect_addrs(posta_stream *s, const char *host,
     s->naddrs = n;
     s->next_addr = 0;
     s->first_err[0] = '\0';
+    close_socket(s); /* a stream closed by a failure may still hold its fd */
     snprintf(s->host, sizeof(s->host), "%s", host);
     posta__err_clear(&s->err);
     posta__tls_free(s);
@@ -417,6 +418,7 @@ int posta_stream_attach_fd(posta_stream *s, int fd, const char *name)
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
         return posta__err_set(&s->err, POSTA_EINVAL, "not a usable descriptor: %s", strerror(errno));
     posta__tls_free(s);
+    close_socket(s);
     s->fd = fd;
     snprintf(s->host, sizeof(s->host), "%s", name ? name : "");
     snprintf(s->peer, sizeof(s->peer), "%s", name ? name : "");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <openssl/err.h>
@@ -35,12 +36,49 @@ struct posta__tls {
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_result;
+static BIO_METHOD *nosig_method;
+
+/* OpenSSL's socket BIO writes with write(2), which raises SIGPIPE when the
+ * peer has gone; a library must not kill its caller for that.  This BIO is
+ * the socket BIO with writes done by send(MSG_NOSIGNAL). */
+static int nosig_write(BIO *b, const char *data, int len)
+{
+    int fd = -1;
+    BIO_get_fd(b, &fd);
+    errno = 0;
+    int n = (int)send(fd, data, (size_t)len, MSG_NOSIGNAL);
+    BIO_clear_retry_flags(b);
+    if (n <= 0 && BIO_sock_should_retry(n))
+        BIO_set_retry_write(b);
+    return n;
+}
+
+static int nosig_puts(BIO *b, const char *str)
+{
+    return nosig_write(b, str, (int)strlen(str));
+}
+
+static BIO_METHOD *make_nosig_method(void)
+{
+    const BIO_METHOD *sock = BIO_s_socket();
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                 "posta socket");
+    if (!m || BIO_meth_set_write(m, nosig_write) != 1 || BIO_meth_set_puts(m, nosig_puts) != 1 ||
+        BIO_meth_set_read(m, BIO_meth_get_read(sock)) != 1 ||
+        BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(sock)) != 1 ||
+        BIO_meth_set_create(m, BIO_meth_get_create(sock)) != 1 ||
+        BIO_meth_set_destroy(m, BIO_meth_get_destroy(sock)) != 1) {
+        BIO_meth_free(m);
+        return NULL;
+    }
+    return m;
+}
 
 int posta__sasl_init(void);  /* src/sasl/init.c */
 
 static void do_init(void)
 {
-    if (OPENSSL_init_ssl(0, NULL) != 1)
+    if (OPENSSL_init_ssl(0, NULL) != 1 || !(nosig_method = make_nosig_method()))
         init_result = POSTA_ETLS;
     /* libsasl2 with its own once: a failure there only disables its mechanisms. */
     (void)posta__sasl_init();
@@ -275,8 +313,11 @@ static int make_ssl(posta_stream *s)
     const char *name = tls_name(s);
 
     t->ssl = SSL_new(t->ctx);
-    if (!t->ssl || SSL_set_fd(t->ssl, s->fd) != 1)
+    BIO *bio = t->ssl ? BIO_new(nosig_method) : NULL;
+    if (!bio)
         return posta__err_set(&s->err, POSTA_ENOMEM, "cannot create TLS connection");
+    BIO_set_fd(bio, s->fd, BIO_NOCLOSE);
+    SSL_set_bio(t->ssl, bio, bio);
     SSL_set_app_data(t->ssl, s);
     if (!name[0] && !s->insecure)
         return posta__err_set(&s->err, POSTA_EINVAL,

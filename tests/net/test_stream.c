@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -505,6 +506,25 @@ static void test_close_notify_sent(void)
     peer_ok(p);
 }
 
+static void test_no_sigpipe_after_reset(void)
+{
+    /* The peer resets the connection; closing TLS (close_notify into the
+     * dead socket) must not raise SIGPIPE, even when the caller has not
+     * ignored it. */
+    struct peer *p = peer("!tls\nS: hi\n!reset\n", t_env("SERVER_CERT"), t_env("SERVER_KEY"), NULL);
+    posta_stream *s;
+    char line[16], buf[16];
+    signal(SIGPIPE, SIG_DFL);
+    T_EQ_INT(tls_to(p, &s, 0, NULL), 0);
+    read_line(s, line, sizeof(line));
+    usleep(100000);
+    /* The read sees the reset; closing then writes close_notify. */
+    T_ASSERT(posta_stream_read_blocking(s, buf, sizeof(buf)) < 0);
+    posta_stream_free(s);
+    signal(SIGPIPE, SIG_IGN);
+    peer_ok(p);
+}
+
 static void test_starttls_upgrade(void)
 {
     struct peer *p = peer("S: * OK hi\nC: a STARTTLS\nS: a OK go\n!starttls\nC: b NOOP\nS: b OK done\n",
@@ -606,6 +626,7 @@ int main(int argc, char **argv)
         {"client_cert_presented", test_client_cert_presented},
         {"client_cert_missing", test_client_cert_missing},
         {"close_notify_sent", test_close_notify_sent},
+        {"no_sigpipe_after_reset", test_no_sigpipe_after_reset},
         {NULL, NULL}};
     return t_main(argc, argv, cases);
 }

@@ -358,8 +358,10 @@ static void test_close_pending(void)
     struct imclient *im = open_peer(p);
     struct rec a = {0};
     imclient_send(im, rec_proc, &a, "NOOP");
-    /* Let the command reach the peer, then close with it pending. */
+    /* Commands wait for the greeting: read it, let the command reach the
+     * peer, then close with it pending. */
     int fd, ww;
+    imclient_processoneevent(im);
     for (int i = 0; i < 20; i++) {
         imclient_getselectinfo(im, &fd, &ww);
         if (!ww)

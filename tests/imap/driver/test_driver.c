@@ -736,6 +736,167 @@ static void test_trace_redacts_password(void)
     peer_ok(p);
 }
 
+/* --- regressions from review ------------------------------------------------------------ */
+
+static void test_commands_wait_for_starttls(void)
+{
+    /* A LOGIN submitted right after connect_start must not go out before
+     * STARTTLS: it waits until TLS is up and capabilities are known. */
+    struct peer *p = peer_tls("S: * OK [CAPABILITY IMAP4rev1 STARTTLS] hi\n"
+                              "C: a0002 STARTTLS\nS: a0002 OK go\n!starttls\n"
+                              "C: a0003 CAPABILITY\nS: * CAPABILITY IMAP4rev1\nS: a0003 OK\n"
+                              "C: a0001 LOGIN alice secret\nS: a0001 OK in\n",
+                              1);
+    posta_imap *h;
+    struct done_rec d = {0};
+    int connected = 0;
+    T_EQ_INT(posta_imap_new(&h, NULL, NULL, NULL), 0);
+    T_EQ_INT(posta_stream_set_ca(posta_imap_stream(h), t_env("CA_FILE"), NULL), 0);
+    T_EQ_INT(posta_imap_connect_start(h, target(p), event_loop_connected, &connected), 0);
+    posta_imap_cmd_opts o = {.done = record_done, .user = &d};
+    T_EQ_INT(posta_imap_submit(h, &o, "LOGIN %s %p", "alice", "secret"), 0);
+    run_until_calls(h, &d.calls, 1);
+    T_EQ_INT(connected, 1);
+    T_EQ_INT(d.error, 0);
+    T_EQ_INT(posta_imap_get_state(h), POSTA_IMAP_STATE_AUTHENTICATED);
+    posta_imap_free(h);
+    peer_ok(p);
+}
+
+static void test_login_command_policy(void)
+{
+    /* Any LOGIN command, not only posta_imap_login(), obeys LOGINDISABLED. */
+    struct peer *p = peer("S: * OK [CAPABILITY IMAP4rev1 LOGINDISABLED] hi\nC: a0002 NOOP\nS: a0002 OK\n");
+    posta_imap *h = open_plain(p, NULL, NULL);
+    T_EQ_INT(posta_imap_exec(h, NULL, NULL, "LOGIN %s %p", "alice", "pw"), POSTA_EPOLICY);
+    T_EQ_INT(posta_imap_exec(h, NULL, NULL, "NOOP"), 0);
+    posta_imap_free(h);
+    peer_ok(p);
+}
+
+static long failing_source(posta_imap_cmd *cmd, void *buf, size_t cap, void *user)
+{
+    (void)cmd;
+    (void)buf;
+    (void)cap;
+    (void)user;
+    return POSTA_EIO;
+}
+
+static int submit_failing(posta_imap *h, const posta_imap_response *r, void *user)
+{
+    static posta_imap_literal lit = {.size = 10, .read = failing_source};
+    (void)r;
+    (void)user;
+    posta_imap_submit(h, NULL, "APPEND INBOX %L", &lit);
+    return 0;
+}
+
+static void test_callback_ends_connection_while_routing(void)
+{
+    /* An untagged callback whose submission ends the connection: the
+     * routing loop must not walk the freed command list. */
+    struct peer *p = peer("S: * OK [CAPABILITY IMAP4rev1 LITERAL+] hi\nC: a0001 NOOP\nC: a0002 NOOP\n"
+                          "S: * 3 EXISTS\n!expect-close\n");
+    posta_imap *h = open_plain(p, NULL, NULL);
+    struct done_rec d1 = {0}, d2 = {0};
+    posta_imap_cmd_opts o1 = {.done = record_done, .on_untagged = submit_failing, .user = &d1};
+    posta_imap_cmd_opts o2 = {.done = record_done, .on_untagged = submit_failing, .user = &d2};
+    T_EQ_INT(posta_imap_submit(h, &o1, "NOOP"), 0);
+    T_EQ_INT(posta_imap_submit(h, &o2, "NOOP"), 0);
+    run_until_calls(h, &d2.calls, 1);
+    T_EQ_INT(d1.calls, 1);
+    T_EQ_INT(d2.calls, 1);
+    T_EQ_INT(posta_imap_get_state(h), POSTA_IMAP_STATE_DISCONNECTED);
+    posta_imap_free(h);
+    peer_ok(p);
+}
+
+static void test_silence_counts_from_new_work(void)
+{
+    /* A quiet period with nothing pending is not server silence. */
+    struct peer *p = peer("S: * OK [CAPABILITY IMAP4rev1] hi\nC: a0001 NOOP\n!sleep 150\nS: a0001 OK\n");
+    posta_imap *h = open_plain(p, NULL, NULL);
+    posta_imap_set_timeouts(h, 5000, 300);
+    usleep(500000);
+    T_EQ_INT(posta_imap_exec(h, NULL, NULL, "NOOP"), 0);
+    posta_imap_free(h);
+    peer_ok(p);
+}
+
+static void test_starttls_handshake_timeout(void)
+{
+    struct peer *p = peer("S: * OK [CAPABILITY IMAP4rev1 STARTTLS] hi\nC: a0001 STARTTLS\nS: a0001 OK go\n"
+                          "!sleep 1500\n!close\n");
+    posta_imap *h;
+    T_EQ_INT(posta_imap_new(&h, NULL, NULL, NULL), 0);
+    posta_imap_set_timeouts(h, 300, 300);
+    T_EQ_INT(posta_imap_connect(h, target(p)), POSTA_ETIMEDOUT);
+    T_CONTAINS(posta_imap_errmsg(h), "TLS handshake with 127.0.0.1:");
+    posta_imap_free(h);
+    peer_ok(p);
+}
+
+struct slow {
+    int ready;
+    int given;
+};
+
+static long slow_source(posta_imap_cmd *cmd, void *buf, size_t cap, void *user)
+{
+    struct slow *sl = user;
+    (void)cmd;
+    if (!sl->ready)
+        return POSTA_EAGAIN;
+    if (sl->given || cap < 4)
+        return 0;
+    memcpy(buf, "data", 4);
+    sl->given = 1;
+    return 4;
+}
+
+static void test_source_eagain_does_not_spin(void)
+{
+    struct peer *p = peer("S: * OK [CAPABILITY IMAP4rev1 LITERAL+] hi\n"
+                          "C: a0001 APPEND INBOX {4+}\nC+ data\\r\\n\nS: a0001 OK\n");
+    posta_imap *h = open_plain(p, NULL, NULL);
+    struct slow sl = {0, 0};
+    struct done_rec d = {0};
+    posta_imap_literal lit = {.size = 4, .read = slow_source, .user = &sl};
+    posta_imap_cmd_opts o = {.done = record_done, .user = &d};
+    T_EQ_INT(posta_imap_submit(h, &o, "APPEND INBOX %L", &lit), 0);
+    T_EQ_INT(posta_imap_wants_write(h), 0); /* the source has nothing yet */
+    sl.ready = 1;
+    T_EQ_INT(posta_imap_on_writable(h), 0);
+    run_until_calls(h, &d.calls, 1);
+    T_EQ_INT(d.error, 0);
+    posta_imap_free(h);
+    peer_ok(p);
+}
+
+static void test_idle_refused_then_again(void)
+{
+    /* idle_done() before a "+" that never comes must not end the next IDLE. */
+    struct peer *p = peer("S: * OK [CAPABILITY IMAP4rev1 IDLE] hi\nC: a0001 IDLE\nS: a0001 NO not now\n"
+                          "C: a0002 IDLE\nS: + idling\nC: DONE\nS: a0002 OK\n");
+    posta_imap *h = open_plain(p, NULL, NULL);
+    struct done_rec d1 = {0}, d2 = {0};
+    T_EQ_INT(posta_imap_idle(h, record_done, &d1), 0);
+    T_EQ_INT(posta_imap_idle_done(h), 0);
+    run_until_calls(h, &d1.calls, 1);
+    T_EQ_INT(d1.error, POSTA_ENO);
+    T_EQ_INT(posta_imap_idle(h, record_done, &d2), 0);
+    for (int i = 0; i < 100 && !posta_imap_idling(h); i++)
+        posta_imap_process(h, 20);
+    T_EQ_INT(posta_imap_idling(h), 1);
+    T_EQ_INT(d2.calls, 0);
+    T_EQ_INT(posta_imap_idle_done(h), 0);
+    run_until_calls(h, &d2.calls, 1);
+    T_EQ_INT(d2.error, 0);
+    posta_imap_free(h);
+    peer_ok(p);
+}
+
 int main(int argc, char **argv)
 {
     static const struct t_case cases[] = {
@@ -771,6 +932,13 @@ int main(int argc, char **argv)
         {"logout", test_logout},
         {"own_event_loop", test_own_event_loop},
         {"trace_redacts_password", test_trace_redacts_password},
+        {"commands_wait_for_starttls", test_commands_wait_for_starttls},
+        {"login_command_policy", test_login_command_policy},
+        {"callback_ends_connection_while_routing", test_callback_ends_connection_while_routing},
+        {"silence_counts_from_new_work", test_silence_counts_from_new_work},
+        {"starttls_handshake_timeout", test_starttls_handshake_timeout},
+        {"source_eagain_does_not_spin", test_source_eagain_does_not_spin},
+        {"idle_refused_then_again", test_idle_refused_then_again},
         {NULL, NULL}};
     return t_main(argc, argv, cases);
 }
