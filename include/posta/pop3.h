@@ -220,7 +220,9 @@ POSTA_API void posta_pop3_set_timeouts(posta_pop3 *h, int command_ms, int silenc
 POSTA_API int posta_pop3_connect(posta_pop3 *h, const char *target);
 
 /* Non-blocking: start connecting (the name lookup itself blocks); done runs
- * once when the handle is ready (r->error 0) or failed. */
+ * once when the handle is ready (r->error 0) or failed.  Refused with
+ * POSTA_ESTATE inside this handle's callbacks (as is posta_pop3_attach):
+ * reconnect after the callback has returned. */
 POSTA_API int posta_pop3_connect_start(posta_pop3 *h, const char *target,
                                        posta_pop3_done_fn done, void *user);
 

@@ -253,6 +253,12 @@ static const char *target_port(const char *t)
 
 static int begin(posta_pop3 *h, posta_pop3_done_fn done, void *user)
 {
+    /* Inside a callback the old connection is still being taken down by
+     * the code that called it; a new one started there would be caught in
+     * that teardown.  Reconnect after the callback returns. */
+    if (h->cb_depth > 0)
+        return pop3_err(h, POSTA_ESTATE, "cannot connect from inside a callback; do it after the "
+                                         "callback returns");
     if (h->free_pending || h->state != POSTA_POP3_STATE_DISCONNECTED || h->job.kind != JOB_NONE)
         return pop3_err(h, POSTA_ESTATE, "already connected");
     pop3_session_reset(h);

@@ -493,6 +493,31 @@ static void test_blocking_inside_callback(void)
     peer_ok(p);
 }
 
+/* A refused greeting's done callback tries to connect again at once. */
+static void reconnect_in_done(posta_pop3 *h, const posta_pop3_result *r, void *user)
+{
+    int *rc = user;
+    (void)r;
+    *rc = posta_pop3_connect_start(h, "127.0.0.1:1", NULL, NULL);
+}
+
+static void test_reconnect_inside_callback_refused(void)
+{
+    struct peer *p = peer("S: -ERR [IN-USE] busy\n");
+    posta_pop3 *h = make(POSTA_POP3_TLS_NONE, 1);
+    char t[64];
+    int rc = 1;
+    snprintf(t, sizeof(t), "127.0.0.1:%d", peer_port(p));
+    T_EQ_INT(posta_pop3_connect_start(h, t, reconnect_in_done, &rc), 0);
+    for (int i = 0; i < 200 && rc == 1; i++)
+        posta_pop3_process(h, 20);
+    T_EQ_INT(rc, POSTA_ESTATE);
+    T_CONTAINS(posta_pop3_errmsg(h), "inside a callback");
+    T_EQ_INT(posta_pop3_get_state(h), POSTA_POP3_STATE_DISCONNECTED);
+    posta_pop3_free(h);
+    peer_ok(p);
+}
+
 static void flag_done(posta_pop3 *h, const posta_pop3_result *r, void *user)
 {
     int *f = user;
@@ -554,6 +579,7 @@ int main(int argc, char **argv)
         {"free_in_callback_driver", test_free_in_callback_driver},
         {"blocking_inside_callback", test_blocking_inside_callback},
         {"attach", test_attach},
+        {"reconnect_inside_callback_refused", test_reconnect_inside_callback_refused},
         {"long_user_refused", test_long_user_refused},
         {NULL, NULL},
     };
