@@ -531,7 +531,9 @@ POSTA_API int posta_smtp_wants_write(const posta_smtp *h);
 POSTA_API int posta_smtp_on_readable(posta_smtp *h);
 POSTA_API int posta_smtp_on_writable(posta_smtp *h);
 POSTA_API int posta_smtp_on_timeout(posta_smtp *h);
-/* Milliseconds until posta_smtp_on_timeout() should be called; -1: none. */
+/* Milliseconds until posta_smtp_on_timeout() should be called; -1: none.
+ * 0 also when bytes already decrypted wait inside the stream (they do not
+ * make the socket readable); on_timeout reads them. */
 POSTA_API int posta_smtp_next_timeout_ms(const posta_smtp *h);
 
 /* --- facts ------------------------------------------------------------------ */

@@ -726,6 +726,10 @@ int posta_smtp_next_timeout_ms(const posta_smtp *h)
 {
     if (!h->running)
         return -1;
+    /* Bytes already decrypted (TLS, a SASL layer) do not make the socket
+     * readable: ask to be called at once; on_timeout reads them. */
+    if (talking(h) && posta_stream_pending(h->stream) > 0)
+        return 0;
     int64_t d;
     if (h->cs == CS_CONNECTING)
         d = h->pre_connected ? posta__now_ms() : h->stream->deadline;
