@@ -34,6 +34,44 @@ check() {
     fi
 }
 
+# run NAME STATUS INPUT CMD...: feed INPUT (printf %b escapes) to CMD, which
+# must exit with STATUS; its output is kept in $TMP/out for has and lacks.
+run() {
+    local name=$1 want=$2 input=$3
+    shift 3
+    printf '%b' "$input" | timeout 60 "$@" >"$TMP/out" 2>&1
+    local status=$?
+    if [ "$status" -ne "$want" ]; then
+        printf 'FAIL %s: exit status %s, expected %s\n' "$name" "$status" "$want" >&2
+        cat -v "$TMP/out" >&2
+        FAILS=$((FAILS + 1))
+        return 1
+    fi
+    printf 'ok   %s\n' "$name"
+}
+
+# has NAME TEXT / lacks NAME TEXT: the last output ($TMP/out) holds TEXT, or
+# does not.  Failures show the output with control characters made visible.
+has() {
+    if grep -qF -- "$2" "$TMP/out"; then
+        printf 'ok   %s\n' "$1"
+    else
+        printf 'FAIL %s: output lacks "%s"\n' "$1" "$2" >&2
+        cat -v "$TMP/out" >&2
+        FAILS=$((FAILS + 1))
+    fi
+}
+
+lacks() {
+    if grep -qF -- "$2" "$TMP/out"; then
+        printf 'FAIL %s: output holds "%s"\n' "$1" "$2" >&2
+        cat -v "$TMP/out" >&2
+        FAILS=$((FAILS + 1))
+    else
+        printf 'ok   %s\n' "$1"
+    fi
+}
+
 # start_peer SCRIPT [posta-peer options]: sets PEER_PORT and PEER_PID.
 start_peer() {
     local script=$1

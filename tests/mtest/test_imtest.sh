@@ -16,42 +16,6 @@ PW3=$(envget PASS3)
 IMAP=$(envget IMAP_PORT)
 T="$P imtest --cafile $CA -p $IMAP"
 
-# run NAME STATUS INPUT CMD...: feed INPUT, keep the output in $TMP/out.
-run() {
-    local name=$1 want=$2 input=$3
-    shift 3
-    printf '%b' "$input" | timeout 60 "$@" >"$TMP/out" 2>&1
-    local status=$?
-    if [ "$status" -ne "$want" ]; then
-        printf 'FAIL %s: exit status %s, expected %s\n' "$name" "$status" "$want" >&2
-        cat "$TMP/out" >&2
-        FAILS=$((FAILS + 1))
-        return 1
-    fi
-    printf 'ok   %s\n' "$name"
-}
-
-# has NAME TEXT: the last run's output holds TEXT.
-has() {
-    if grep -qF -- "$2" "$TMP/out"; then
-        printf 'ok   %s\n' "$1"
-    else
-        printf 'FAIL %s: output lacks "%s"\n' "$1" "$2" >&2
-        cat "$TMP/out" >&2
-        FAILS=$((FAILS + 1))
-    fi
-}
-
-lacks() {
-    if grep -qF -- "$2" "$TMP/out"; then
-        printf 'FAIL %s: output holds "%s"\n' "$1" "$2" >&2
-        cat "$TMP/out" >&2
-        FAILS=$((FAILS + 1))
-    else
-        printf 'ok   %s\n' "$1"
-    fi
-}
-
 # --- verification and exit status -------------------------------------------
 run "verified with the test CA" 0 "" $T -a "$U" -w "$PW" "$H"
 has "Authenticated." "Authenticated."

@@ -19,30 +19,6 @@ SUBM=$(envget SUBMISSION_PORT)
 LMTP=$(envget LMTP_PORT)
 SINK=$(envget SINK_PORT)
 
-run() {
-    local name=$1 want=$2 input=$3
-    shift 3
-    printf '%b' "$input" | timeout 60 "$@" >"$TMP/out" 2>&1
-    local status=$?
-    if [ "$status" -ne "$want" ]; then
-        printf 'FAIL %s: exit status %s, expected %s\n' "$name" "$status" "$want" >&2
-        cat "$TMP/out" >&2
-        FAILS=$((FAILS + 1))
-        return 1
-    fi
-    printf 'ok   %s\n' "$name"
-}
-
-has() {
-    if grep -qF -- "$2" "$TMP/out"; then
-        printf 'ok   %s\n' "$1"
-    else
-        printf 'FAIL %s: output lacks "%s"\n' "$1" "$2" >&2
-        cat "$TMP/out" >&2
-        FAILS=$((FAILS + 1))
-    fi
-}
-
 subject="posta mtest $$"
 
 # --- LMTP: deliver to bob -------------------------------------------------------

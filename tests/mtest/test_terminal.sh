@@ -29,26 +29,6 @@ drive() {
     fi
 }
 
-has() {
-    if grep -qF -- "$2" "$TMP/out"; then
-        printf 'ok   %s\n' "$1"
-    else
-        printf 'FAIL %s: output lacks "%s"\n' "$1" "$2" >&2
-        cat -v "$TMP/out" >&2
-        FAILS=$((FAILS + 1))
-    fi
-}
-
-lacks() {
-    if grep -qF -- "$2" "$TMP/out"; then
-        printf 'FAIL %s: output holds "%s"\n' "$1" "$2" >&2
-        cat -v "$TMP/out" >&2
-        FAILS=$((FAILS + 1))
-    else
-        printf 'ok   %s\n' "$1"
-    fi
-}
-
 # --- the prompt and the editor ------------------------------------------------
 drive "password prompt and line editing on a terminal" "expect Please enter your password: 
 send $PW\r
