@@ -166,13 +166,6 @@ static int release(posta_imap *h, int rc)
 
 /* --- state ------------------------------------------------------------------ */
 
-static const char *state_name(posta_imap_state st)
-{
-    static const char *const names[] = {"disconnected", "connecting", "not authenticated",
-                                        "authenticated", "selected", "logout"};
-    return names[st];
-}
-
 /* The only way the state changes. */
 static void set_state(posta_imap *h, posta_imap_state to)
 {
@@ -356,24 +349,15 @@ static int usable(posta_imap *h)
  * capabilities known), so nothing of theirs is sent in cleartext first. */
 static void insert_cmd(posta_imap *h, struct cmd *c)
 {
-    struct cmd **pp = &h->cmds, *prev = NULL;
-    if (c->internal)
-        while (*pp && ((*pp)->internal || (*pp)->ws != W_QUEUED)) {
-            prev = *pp;
-            pp = &(*pp)->next;
-        }
-    else
-        while (*pp) {
-            prev = *pp;
-            pp = &(*pp)->next;
-        }
+    struct cmd **pp = &h->cmds;
+    while (*pp && (!c->internal || (*pp)->internal || (*pp)->ws != W_QUEUED))
+        pp = &(*pp)->next;
     c->next = *pp;
     if (h->wcur == *pp)
         h->wcur = c;
     *pp = c;
     if (!c->next)
         h->cmds_tail = c;
-    (void)prev;
 }
 
 /* Format and queue a command; kind decides how its reply changes state. */
@@ -645,14 +629,14 @@ static int pump(posta_imap *h)
  * written (after STARTTLS, when the facts are known).  0 or the error. */
 static int login_refused(posta_imap *h)
 {
-    if (h->logindisabled)
-        return posta__err_set(&h->err, POSTA_EPOLICY,
-                              "the server announced LOGINDISABLED: it does not accept LOGIN on this "
-                              "connection (use TLS, or AUTHENTICATE)");
     if (!h->allow_cleartext && !posta_stream_tls_active(h->s))
         return posta__err_set(&h->err, POSTA_EPOLICY,
                               "refusing to send the password in cleartext: the connection is not "
                               "encrypted (allow cleartext to do it anyway)");
+    if (h->logindisabled)
+        return posta__err_set(&h->err, POSTA_EPOLICY,
+                              "the server announced LOGINDISABLED: it does not accept LOGIN on this "
+                              "connection (use TLS, or AUTHENTICATE)");
     return 0;
 }
 
@@ -728,6 +712,18 @@ static void apply_kind(posta_imap *h, struct cmd *c, posta_imap_status st)
 
 static void submit_idle_again(posta_imap *h, struct cmd *old);
 
+/* A NO or BAD becomes the handle's sentence, with the server's code and
+ * words: "a0002 NO: [NONEXISTENT] no such mailbox". */
+static void note_refusal(posta_imap *h, const struct cmd *c, const posta_imap_response *r)
+{
+    if (r->status == POSTA_IMAP_STATUS_OK)
+        return;
+    posta__err_set(&h->err, error_for(r->status), "%s %s: %s%.*s%s%.*s", c->tag,
+                   r->status == POSTA_IMAP_STATUS_NO ? "NO" : "BAD", r->code_raw ? "[" : "",
+                   r->code_raw ? (int)r->code_raw_len : 0, r->code_raw ? r->code_raw : "",
+                   r->code_raw ? "] " : "", (int)r->text_len, r->text);
+}
+
 static int on_tagged(posta_imap *h, const posta_imap_response *r)
 {
     struct cmd *c = find_tag(h, r->tag, r->tag_len);
@@ -751,9 +747,7 @@ static int on_tagged(posta_imap *h, const posta_imap_response *r)
          * the server reads the announced octets anyway, so they must be
          * sent.  Report now; the record goes once the bytes are out. */
         apply_kind(h, c, r->status);
-        if (r->status != POSTA_IMAP_STATUS_OK)
-            posta__err_set(&h->err, error_for(r->status), "%s %s: %.*s", c->tag,
-                           r->status == POSTA_IMAP_STATUS_NO ? "NO" : "BAD", (int)r->text_len, r->text);
+        note_refusal(h, c, r);
         posta_imap_result res = {.error = error_for(r->status), .response = r, .text = r->text,
                                  .text_len = r->text_len};
         c->answered = 1;
@@ -782,11 +776,7 @@ static int on_tagged(posta_imap *h, const posta_imap_response *r)
         }
         h->idle_restarting = 0;
     }
-    if (r->status != POSTA_IMAP_STATUS_OK)
-        posta__err_set(&h->err, error_for(r->status), "%s %s: %s%.*s%s%.*s", c->tag,
-                       r->status == POSTA_IMAP_STATUS_NO ? "NO" : "BAD", r->code_raw ? "[" : "",
-                       r->code_raw ? (int)r->code_raw_len : 0, r->code_raw ? r->code_raw : "",
-                       r->code_raw ? "] " : "", (int)r->text_len, r->text);
+    note_refusal(h, c, r);
     int logout = c->kind == KIND_LOGOUT && r->status == POSTA_IMAP_STATUS_OK;
     int pause = c->pause_after;
     complete(h, c, error_for(r->status), r, r->text, r->text_len);
@@ -1332,18 +1322,13 @@ int posta_imap_capability(posta_imap *h)
 
 int posta_imap_login(posta_imap *h, const char *user, const char *password)
 {
-    int encrypted = posta_stream_tls_active(h->s);
-    if (!h->allow_cleartext && !encrypted)
-        return posta__err_set(&h->err, POSTA_EPOLICY,
-                              "refusing to send the password in cleartext: the connection is not "
-                              "encrypted (allow cleartext to do it anyway)");
-    if (h->logindisabled)
-        return posta__err_set(&h->err, POSTA_EPOLICY,
-                              "the server announced LOGINDISABLED: it does not accept LOGIN on this "
-                              "connection (use TLS, or AUTHENTICATE)");
+    /* Checked here too, so that nothing is queued when it would be refused. */
+    int rc = login_refused(h);
+    if (rc < 0)
+        return rc;
     unsigned gen = h->caps_gen;
     hold(h);
-    int rc = posta_imap_exec(h, NULL, NULL, "LOGIN %s %p", user, password);
+    rc = posta_imap_exec(h, NULL, NULL, "LOGIN %s %p", user, password);
     /* Servers often send the new capabilities with the OK; else ask. */
     if (rc == 0 && h->caps_gen == gen && !h->free_pending)
         rc = posta_imap_capability(h);
@@ -1904,11 +1889,4 @@ const char *posta_imap_greeting(const posta_imap *h)
 const char *posta_imap_bye_text(const posta_imap *h)
 {
     return h->bye;
-}
-
-/* Used in debug traces of state changes. */
-const char *posta__imap_state_name(posta_imap_state st);
-const char *posta__imap_state_name(posta_imap_state st)
-{
-    return state_name(st);
 }
