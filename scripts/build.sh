@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true
-cmake -S . -B "$dir" -DPOSTA_WERROR=ON "$@" >"$dir.configure.log" 2>&1 || {
-    cat "$dir.configure.log" >&2
+mkdir -p "$dir"
+cmake -S . -B "$dir" -DPOSTA_WERROR=ON "$@" >"$dir/configure.log" 2>&1 || {
+    cat "$dir/configure.log" >&2
     exit 1
 }
 cmake --build "$dir" -j"$(nproc)"
